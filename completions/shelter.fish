@@ -1,0 +1,50 @@
+# fish completion for shelter(1). Installed as shelter.fish in fish's
+# vendor_completions.d (see ./configure --with-fish-completion-dir).
+# Keep the option lists in step with src/main.c and man/shelter.1.
+
+complete -c shelter -e
+# No file names unless an argument asks for them.
+complete -c shelter -f
+
+# Before the subcommand.
+complete -c shelter -n __fish_use_subcommand -a backup -d 'One-way pass: DEST mirrors SRC, history kept in DEST'
+complete -c shelter -n __fish_use_subcommand -s h -l help -d 'Print help and exit'
+complete -c shelter -n __fish_use_subcommand -s V -l version -d 'Print version (and librsync/xxhash versions) and exit'
+complete -c shelter -n __fish_use_subcommand -l server -d 'Internal: the other end of a pass (protocol on stdin/stdout)'
+
+# shelter backup [OPTIONS] SRC DEST
+set -l backup '__fish_seen_subcommand_from backup'
+complete -c shelter -n $backup -s n -l dry-run -d 'Show what would change, change nothing'
+complete -c shelter -n $backup -s c -l checksum -d 'Compare files by XXH3-128 hash instead of size+mtime'
+complete -c shelter -n $backup -s i -l itemize-changes -d 'One line per change, rsync-style codes'
+complete -c shelter -n $backup -s v -l verbose -d 'List each changed path; -vv adds debugging detail'
+complete -c shelter -n $backup -s q -l quiet -d 'Print errors only'
+complete -c shelter -n $backup -l exclude -x -d 'Exclude paths matching PATTERN'
+complete -c shelter -n $backup -l exclude-from -r -F -d 'Read exclude patterns from FILE (- is stdin)'
+complete -c shelter -n $backup -l no-history -d 'Do not keep replaced or deleted files under DEST/.shelter/'
+complete -c shelter -n $backup -l stats -d 'Print statistics at the end'
+complete -c shelter -n $backup -l progress -d 'Whole-pass progress on stderr when it is a terminal'
+complete -c shelter -n $backup -s h -l help -d 'Print help and exit'
+# SRC and DEST: directories, while fewer than two are on the line.
+function __shelter_backup_wants_dir
+    string match -q -- '-*' (commandline -ct); and return 1
+    set -l n 0
+    set -l seen 0
+    set -l dashdash 0
+    set -l prev ''
+    for tok in (commandline -opc)[2..-1]
+        if test $seen -eq 0
+            string match -q -- '-*' $tok; or set seen 1
+        else if test $dashdash -eq 1
+            set n (math $n + 1)
+        else if test "$tok" = --
+            set dashdash 1
+        else if not string match -q -- '-*' $tok
+            and not contains -- $prev --exclude --exclude-from
+            set n (math $n + 1)
+        end
+        set prev $tok
+    end
+    test $n -lt 2
+end
+complete -c shelter -n "$backup; and __shelter_backup_wants_dir" -a '(__fish_complete_directories (commandline -ct))'

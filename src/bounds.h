@@ -1,0 +1,25 @@
+/*
+ * bounds.h - every limit on what comes from the wire, in one place.
+ * doc/protocol.md lists the same numbers; keep them in step.
+ */
+#ifndef SHELTER_BOUNDS_H
+#define SHELTER_BOUNDS_H
+
+#define PROTO_VERSION_MIN	1
+#define PROTO_VERSION_MAX	1
+
+#define MAX_FRAME		262144u		/* frame payload bytes */
+#define MAX_PATH_LEN		4095u		/* relative path bytes */
+#define MAX_NAME_LEN		255u		/* one path component */
+#define MAX_TARGET_LEN		4095u		/* symlink target bytes */
+#define MAX_ROOT_LEN		4095u		/* root path in START */
+#define MAX_MSG_LEN		8192u		/* MSG and ERROR text */
+#define MAX_EXCLUDES		10000u		/* patterns in START */
+#define MAX_PATTERN_LEN		4095u
+#define MAX_SIG_LEN		(64u << 20)	/* one signature, bytes */
+#define MAX_IN_FLIGHT		64u		/* requests the receiver keeps open */
+
+/* How much file data one DATA frame carries, and one read from disk. */
+#define IO_CHUNK		(128u << 10)
+
+#endif

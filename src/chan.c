@@ -1,0 +1,212 @@
+/* chan.c - framed, buffered, non-blocking channel; see chan.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "chan.h"
+#include "log.h"
+
+static void set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+void chan_init(struct chan *c, int in_fd, int out_fd)
+{
+	memset(c, 0, sizeof(*c));
+	c->in_fd = in_fd;
+	c->out_fd = out_fd;
+	set_nonblock(in_fd);
+	if (out_fd != in_fd)
+		set_nonblock(out_fd);
+}
+
+void chan_release(struct chan *c)
+{
+	buf_release(&c->in);
+	buf_release(&c->out);
+}
+
+void chan_send(struct chan *c, uint8_t type, const void *payload, size_t len)
+{
+	unsigned char h[FRAME_HEADER];
+
+	if (len > MAX_FRAME)
+		bug("frame of %zu bytes queued", len);
+	/* Reclaim written bytes before growing the queue. */
+	if (c->out_off && c->out_off == c->out.len) {
+		c->out.len = 0;
+		c->out_off = 0;
+	} else if (c->out_off > (1u << 20)) {
+		buf_consume(&c->out, c->out_off);
+		c->out_off = 0;
+	}
+	h[0] = type;
+	h[1] = (unsigned char)(len >> 24);
+	h[2] = (unsigned char)(len >> 16);
+	h[3] = (unsigned char)(len >> 8);
+	h[4] = (unsigned char)len;
+	buf_put(&c->out, h, sizeof(h));
+	buf_put(&c->out, payload, len);
+}
+
+size_t chan_pending(const struct chan *c)
+{
+	return c->out.len - c->out_off;
+}
+
+/* Write what the socket takes now. 0 = progress or nothing to do, -1 = gone. */
+static int write_some(struct chan *c)
+{
+	while (chan_pending(c)) {
+		ssize_t n = write(c->out_fd, c->out.data + c->out_off, chan_pending(c));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			c->eof = 1;
+			return error("connection to the other side lost: write: %s",
+				     strerror(errno));
+		}
+		c->out_off += (size_t)n;
+		c->sent += (uint64_t)n;
+	}
+	c->out.len = 0;
+	c->out_off = 0;
+	return 0;
+}
+
+/* Read what is available now. 1 = got bytes, 0 = nothing now, -1 = EOF/error. */
+static int read_some(struct chan *c)
+{
+	ssize_t n;
+
+	/* Compact only now and then: a memmove per frame would cost O(n^2). */
+	if (c->in_off && (c->in_off == c->in.len || c->in.cap - c->in.len < (16u << 10))) {
+		buf_consume(&c->in, c->in_off);
+		c->in_off = 0;
+	}
+	buf_grow(&c->in, 64 << 10);
+	do
+		n = read(c->in_fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		c->eof = 1;
+		return error("connection to the other side lost: read: %s", strerror(errno));
+	}
+	if (n == 0) {
+		c->eof = 1;
+		return -1;
+	}
+	c->in.len += (size_t)n;
+	c->received += (uint64_t)n;
+	return 1;
+}
+
+int chan_flush(struct chan *c, int block)
+{
+	while (chan_pending(c)) {
+		struct pollfd p = { .fd = c->out_fd, .events = POLLOUT };
+
+		if (write_some(c))
+			return -1;
+		if (!block || !chan_pending(c))
+			break;
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return error("poll: %s", strerror(errno));
+	}
+	return 0;
+}
+
+static uint32_t frame_len(const unsigned char *h)
+{
+	return (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
+}
+
+int chan_has_frame(const struct chan *c)
+{
+	const unsigned char *p = c->in.data + c->in_off + c->in_used;
+	size_t avail = c->in.len - c->in_off - c->in_used;
+
+	return avail >= FRAME_HEADER && frame_len(p) <= MAX_FRAME &&
+	       avail >= FRAME_HEADER + frame_len(p);
+}
+
+int chan_wait(struct chan *c, int timeout_ms)
+{
+	struct pollfd p[2];
+	int n = 0, r;
+
+	p[n++] = (struct pollfd){ .fd = c->in_fd, .events = POLLIN };
+	if (chan_pending(c)) {
+		if (c->out_fd == c->in_fd)
+			p[0].events |= POLLOUT;
+		else
+			p[n++] = (struct pollfd){ .fd = c->out_fd, .events = POLLOUT };
+	}
+	do
+		r = poll(p, n, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return error("poll: %s", strerror(errno));
+	if (write_some(c))
+		return -1;
+	if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (read_some(c) < 0 && !chan_has_frame(c))
+			return -1;
+	}
+	return 0;
+}
+
+int chan_recv(struct chan *c, uint8_t *type, const unsigned char **payload,
+	      size_t *len, int block)
+{
+	/* Drop the frame returned last time. */
+	c->in_off += c->in_used;
+	c->in_used = 0;
+	for (;;) {
+		const unsigned char *h = c->in.data + c->in_off;
+		size_t avail = c->in.len - c->in_off;
+
+		if (avail >= FRAME_HEADER) {
+			uint32_t n = frame_len(h);
+
+			if (n > MAX_FRAME)
+				return error("protocol error: frame of type %u claims %u bytes (limit %u)",
+					     h[0], n, MAX_FRAME);
+			if (avail >= FRAME_HEADER + n) {
+				*type = h[0];
+				*payload = h + FRAME_HEADER;
+				*len = n;
+				c->in_used = FRAME_HEADER + n;
+				return 1;
+			}
+		}
+		if (c->eof)
+			return avail ? error("protocol error: connection closed inside a frame")
+					 : error("connection to the other side lost");
+		if (!block) {
+			int r = read_some(c);
+
+			if (r == 0)
+				return 0;
+			if (r < 0 && !c->eof)
+				return -1;
+			continue;
+		}
+		if (chan_wait(c, -1) < 0 && !c->eof)
+			return -1;
+	}
+}

@@ -1,0 +1,27 @@
+/*
+ * opts.h - what a pass was asked to do. Filled by main.c from the command
+ * line; the part the server needs travels in the START frame.
+ */
+#ifndef SHELTER_OPTS_H
+#define SHELTER_OPTS_H
+
+#include <stdint.h>
+
+struct exclude;
+
+/* START flags (doc/protocol.md). */
+#define OPT_DRY_RUN	0x1u
+#define OPT_CHECKSUM	0x2u
+#define OPT_NO_HISTORY	0x4u
+#define OPT_ITEMIZE	0x8u
+#define OPT_KNOWN_FLAGS	0xfu
+
+struct opts {
+	uint32_t flags;			/* OPT_* */
+	int verbosity;			/* 0 quiet, 1 normal, 2 -v, 3 -vv */
+	int stats;			/* --stats (client only) */
+	int progress;			/* --progress (client only) */
+	struct exclude *excludes;	/* never NULL once parsed */
+};
+
+#endif

@@ -1,0 +1,366 @@
+/* proto.c - payload codecs (doc/protocol.md); see proto.h. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounds.h"
+#include "opts.h"
+#include "path.h"
+#include "proto.h"
+
+#define WHY(...) (snprintf(why, whylen, __VA_ARGS__), -1)
+
+const char *frame_name(uint8_t type)
+{
+	switch (type) {
+	case F_HELLO: return "HELLO";
+	case F_START: return "START";
+	case F_READY: return "READY";
+	case F_ERROR: return "ERROR";
+	case F_MSG: return "MSG";
+	case F_ENTRY: return "ENTRY";
+	case F_END_LIST: return "END_LIST";
+	case F_REQ: return "REQ";
+	case F_SIG: return "SIG";
+	case F_SIG_END: return "SIG_END";
+	case F_FILE: return "FILE";
+	case F_DATA: return "DATA";
+	case F_FILE_END: return "FILE_END";
+	case F_DONE: return "DONE";
+	}
+	return "unknown";
+}
+
+void hello_encode(struct buf *b, const struct hello *h)
+{
+	buf_put(b, HELLO_MAGIC, 4);
+	buf_put_u16(b, h->vmin);
+	buf_put_u16(b, h->vmax);
+	buf_put_u64(b, h->caps);
+}
+
+int hello_decode(const unsigned char *p, size_t n, struct hello *h, char *why, size_t whylen)
+{
+	struct rd r;
+	char magic[4];
+
+	rd_init(&r, p, n);
+	if (rd_bytes(&r, magic, 4) || memcmp(magic, HELLO_MAGIC, 4))
+		return WHY("bad magic in HELLO");
+	rd_u16(&r, &h->vmin);
+	rd_u16(&r, &h->vmax);
+	rd_u64(&r, &h->caps);
+	if (rd_end(&r))
+		return WHY("malformed HELLO (%zu bytes)", n);
+	if (h->vmin > h->vmax)
+		return WHY("HELLO version range %u..%u is empty", h->vmin, h->vmax);
+	return 0;
+}
+
+void start_encode(struct buf *b, const struct start *s)
+{
+	uint32_t i;
+
+	buf_put_u8(b, s->role);
+	buf_put_u32(b, s->flags);
+	buf_put_u8(b, s->verbosity);
+	buf_put_str(b, s->root, strlen(s->root));
+	buf_put_u32(b, s->npatterns);
+	for (i = 0; i < s->npatterns; i++)
+		buf_put_str(b, s->patterns[i], strlen(s->patterns[i]));
+}
+
+void start_release(struct start *s)
+{
+	uint32_t i;
+
+	free(s->root);
+	for (i = 0; i < s->npatterns; i++)
+		free(s->patterns[i]);
+	free(s->patterns);
+	memset(s, 0, sizeof(*s));
+}
+
+int start_decode(const unsigned char *p, size_t n, struct start *s, char *why, size_t whylen)
+{
+	struct rd r;
+	uint32_t count, i;
+
+	memset(s, 0, sizeof(*s));
+	rd_init(&r, p, n);
+	if (rd_u8(&r, &s->role) || rd_u32(&r, &s->flags) || rd_u8(&r, &s->verbosity))
+		return WHY("malformed START");
+	if (s->role != ROLE_SENDER && s->role != ROLE_RECEIVER)
+		return WHY("START asks for unknown role %u", s->role);
+	if (s->flags & ~OPT_KNOWN_FLAGS)
+		return WHY("START has unknown flags 0x%x", s->flags & ~OPT_KNOWN_FLAGS);
+	if (s->verbosity > 3)
+		return WHY("START verbosity %u out of range", s->verbosity);
+	if (rd_cstr(&r, &s->root, 1, MAX_ROOT_LEN))
+		return WHY("START root path missing, too long or with a NUL byte");
+	if (rd_u32(&r, &count) || count > MAX_EXCLUDES) {
+		start_release(s);
+		return WHY("START exclude count out of range");
+	}
+	/* Each pattern needs at least 5 bytes, so a count the payload cannot hold is refused before allocating. */
+	if ((size_t)count * 5 > r.left) {
+		start_release(s);
+		return WHY("START claims %u patterns in %zu bytes", count, r.left);
+	}
+	s->patterns = xmalloc(sizeof(char *) * (count ? count : 1));
+	for (i = 0; i < count; i++) {
+		if (rd_cstr(&r, &s->patterns[i], 1, MAX_PATTERN_LEN)) {
+			s->npatterns = i;
+			start_release(s);
+			return WHY("START exclude pattern %u malformed", i);
+		}
+		s->npatterns = i + 1;
+	}
+	if (rd_end(&r)) {
+		start_release(s);
+		return WHY("trailing bytes in START");
+	}
+	return 0;
+}
+
+void entry_encode(struct buf *b, const struct entry *e, int with_hash)
+{
+	buf_put_str(b, e->path, e->path_len);
+	buf_put_u8(b, (uint8_t)e->type);
+	buf_put_u8(b, e->flags);
+	buf_put_u32(b, e->mode);
+	buf_put_u32(b, e->uid);
+	buf_put_u32(b, e->gid);
+	buf_put_u64(b, e->size);
+	buf_put_i64(b, e->mtime_sec);
+	buf_put_u32(b, e->mtime_nsec);
+	if (e->type == 'l')
+		buf_put_str(b, e->target, strlen(e->target));
+	if (with_hash && e->type == 'f')
+		buf_put(b, e->hash, 16);
+}
+
+void entry_release(struct entry *e)
+{
+	free(e->path);
+	free(e->target);
+	e->path = e->target = NULL;
+}
+
+void entry_copy(struct entry *dst, const struct entry *src)
+{
+	*dst = *src;
+	dst->path = xstrndup(src->path, src->path_len);
+	dst->target = src->target ? xstrdup(src->target) : NULL;
+}
+
+int entry_decode(const unsigned char *p, size_t n, struct entry *e, int with_hash,
+		 char *why, size_t whylen)
+{
+	struct rd r;
+	const unsigned char *s;
+	size_t len;
+	uint8_t type;
+
+	memset(e, 0, sizeof(*e));
+	rd_init(&r, p, n);
+	if (rd_str(&r, &s, &len, 1, MAX_PATH_LEN))
+		return WHY("malformed ENTRY path");
+	if (path_valid((const char *)s, len, why, whylen))
+		return -1;
+	rd_u8(&r, &type);
+	rd_u8(&r, &e->flags);
+	rd_u32(&r, &e->mode);
+	rd_u32(&r, &e->uid);
+	rd_u32(&r, &e->gid);
+	rd_u64(&r, &e->size);
+	rd_i64(&r, &e->mtime_sec);
+	if (rd_u32(&r, &e->mtime_nsec))
+		return WHY("truncated ENTRY");
+	if (type != 'f' && type != 'd' && type != 'l')
+		return WHY("ENTRY of unknown type 0x%02x", type);
+	e->type = (char)type;
+	if (e->mode & ~07777u)
+		return WHY("ENTRY mode 0%o has bits beyond 07777", e->mode);
+	if (e->mtime_nsec >= 1000000000u)
+		return WHY("ENTRY mtime nanoseconds %u out of range", e->mtime_nsec);
+	if (e->size > INT64_MAX)
+		return WHY("ENTRY size %llu out of range", (unsigned long long)e->size);
+	if (e->flags & ~ENTRY_DIR_UNREAD || (e->flags && type != 'd'))
+		return WHY("ENTRY flags 0x%x invalid for its type", e->flags);
+	if (type == 'l') {
+		const unsigned char *t;
+		size_t tl;
+
+		if (rd_str(&r, &t, &tl, 1, MAX_TARGET_LEN) || memchr(t, '\0', tl))
+			return WHY("malformed symlink target in ENTRY");
+		e->target = xstrndup((const char *)t, tl);
+	}
+	if (with_hash && type == 'f') {
+		rd_bytes(&r, e->hash, 16);
+		e->has_hash = 1;
+	}
+	if (rd_end(&r)) {
+		free(e->target);
+		e->target = NULL;
+		return WHY("malformed ENTRY (%zu bytes)", n);
+	}
+	e->path = xstrndup((const char *)s, len);
+	e->path_len = len;
+	return 0;
+}
+
+void msg_encode(struct buf *b, uint8_t kind, const char *text)
+{
+	size_t n = strlen(text);
+
+	buf_put_u8(b, kind);
+	buf_put_str(b, text, n > MAX_MSG_LEN ? MAX_MSG_LEN : n);
+}
+
+int msg_decode(const unsigned char *p, size_t n, uint8_t *kind, char **text)
+{
+	struct rd r;
+	const unsigned char *s;
+	size_t len, i;
+	char *t;
+
+	rd_init(&r, p, n);
+	if (rd_u8(&r, kind) || rd_str(&r, &s, &len, 0, MAX_MSG_LEN) || rd_end(&r))
+		return -1;
+	/* A peer's text reaches a terminal: replace control bytes. */
+	t = xstrndup((const char *)s, len);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)t[i] < 0x20 && t[i] != '\t' && t[i] != '\n')
+			t[i] = '?';
+	*text = t;
+	return 0;
+}
+
+void req_encode(struct buf *b, const struct req *q)
+{
+	buf_put_u32(b, q->id);
+	buf_put_str(b, q->path, strlen(q->path));
+	buf_put_u64(b, q->basis_size);
+	buf_put_u8(b, q->has_sig);
+}
+
+int req_decode(const unsigned char *p, size_t n, struct req *q, char *why, size_t whylen)
+{
+	struct rd r;
+	const unsigned char *s;
+	size_t len;
+
+	rd_init(&r, p, n);
+	if (rd_u32(&r, &q->id) || rd_str(&r, &s, &len, 1, MAX_PATH_LEN))
+		return WHY("malformed REQ");
+	if (path_valid((const char *)s, len, why, whylen))
+		return -1;
+	rd_u64(&r, &q->basis_size);
+	rd_u8(&r, &q->has_sig);
+	if (rd_end(&r) || q->has_sig > 1 || q->basis_size > INT64_MAX)
+		return WHY("malformed REQ");
+	q->path = xstrndup((const char *)s, len);
+	return 0;
+}
+
+void file_encode(struct buf *b, const struct file_hdr *f)
+{
+	buf_put_u32(b, f->id);
+	buf_put_u8(b, f->status);
+	if (f->status != FILE_OK) {
+		buf_put_str(b, f->reason, strlen(f->reason));
+		return;
+	}
+	buf_put_u8(b, f->encoding);
+	buf_put_u64(b, f->size);
+	buf_put_i64(b, f->mtime_sec);
+	buf_put_u32(b, f->mtime_nsec);
+	buf_put_u32(b, f->mode);
+}
+
+int file_decode(const unsigned char *p, size_t n, struct file_hdr *f, char *why, size_t whylen)
+{
+	struct rd r;
+
+	memset(f, 0, sizeof(*f));
+	rd_init(&r, p, n);
+	if (rd_u32(&r, &f->id) || rd_u8(&r, &f->status))
+		return WHY("malformed FILE");
+	if (f->status != FILE_OK) {
+		if (f->status > FILE_UNREADABLE)
+			return WHY("FILE status %u unknown", f->status);
+		if (rd_cstr(&r, &f->reason, 0, MAX_MSG_LEN) || rd_end(&r))
+			return WHY("malformed FILE");
+		return 0;
+	}
+	rd_u8(&r, &f->encoding);
+	rd_u64(&r, &f->size);
+	rd_i64(&r, &f->mtime_sec);
+	rd_u32(&r, &f->mtime_nsec);
+	rd_u32(&r, &f->mode);
+	if (rd_end(&r))
+		return WHY("malformed FILE");
+	if (f->encoding > ENC_DELTA || f->size > INT64_MAX || f->mtime_nsec >= 1000000000u ||
+	    (f->mode & ~07777u))
+		return WHY("FILE header out of range");
+	return 0;
+}
+
+void file_end_encode(struct buf *b, const struct file_end *f)
+{
+	buf_put_u8(b, f->changed);
+	buf_put(b, f->hash, 16);
+	buf_put_u64(b, f->literal);
+	buf_put_u64(b, f->matched);
+}
+
+int file_end_decode(const unsigned char *p, size_t n, struct file_end *f)
+{
+	struct rd r;
+
+	rd_init(&r, p, n);
+	rd_u8(&r, &f->changed);
+	rd_bytes(&r, f->hash, 16);
+	rd_u64(&r, &f->literal);
+	rd_u64(&r, &f->matched);
+	return (rd_end(&r) || f->changed > 1) ? -1 : 0;
+}
+
+void done_encode(struct buf *b, uint8_t code, const struct stats *st)
+{
+	buf_put_u8(b, code);
+	buf_put_u64(b, st->files);
+	buf_put_u64(b, st->regular);
+	buf_put_u64(b, st->dirs);
+	buf_put_u64(b, st->links);
+	buf_put_u64(b, st->created);
+	buf_put_u64(b, st->deleted);
+	buf_put_u64(b, st->transferred);
+	buf_put_u64(b, st->total_size);
+	buf_put_u64(b, st->xfer_size);
+	buf_put_u64(b, st->literal);
+	buf_put_u64(b, st->matched);
+}
+
+int done_decode(const unsigned char *p, size_t n, uint8_t *code, struct stats *st)
+{
+	struct rd r;
+
+	rd_init(&r, p, n);
+	rd_u8(&r, code);
+	rd_u64(&r, &st->files);
+	rd_u64(&r, &st->regular);
+	rd_u64(&r, &st->dirs);
+	rd_u64(&r, &st->links);
+	rd_u64(&r, &st->created);
+	rd_u64(&r, &st->deleted);
+	rd_u64(&r, &st->transferred);
+	rd_u64(&r, &st->total_size);
+	rd_u64(&r, &st->xfer_size);
+	rd_u64(&r, &st->literal);
+	rd_u64(&r, &st->matched);
+	return rd_end(&r);
+}

@@ -1,0 +1,132 @@
+/*
+ * proto.h - message types and the codecs of their payloads
+ * (doc/protocol.md). Encoders append to a struct buf; decoders parse a
+ * payload, check every bound and rule, and return 0 or -1 with the reason
+ * in the error buffer the caller passes (never printed here: the caller
+ * knows which side sent it).
+ */
+#ifndef SHELTER_PROTO_H
+#define SHELTER_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "stats.h"
+
+enum frame_type {
+	F_HELLO = 1,
+	F_START = 2,
+	F_READY = 3,
+	F_ERROR = 4,
+	F_MSG = 5,
+	F_ENTRY = 10,
+	F_END_LIST = 11,
+	F_REQ = 20,
+	F_SIG = 21,
+	F_SIG_END = 22,
+	F_FILE = 30,
+	F_DATA = 31,
+	F_FILE_END = 32,
+	F_DONE = 40,
+};
+
+const char *frame_name(uint8_t type);
+
+#define HELLO_MAGIC "SHLT"
+
+struct hello {
+	uint16_t vmin, vmax;
+	uint64_t caps;
+};
+
+void hello_encode(struct buf *b, const struct hello *h);
+int hello_decode(const unsigned char *p, size_t n, struct hello *h, char *why, size_t whylen);
+
+#define ROLE_SENDER 1
+#define ROLE_RECEIVER 2
+
+struct start {
+	uint8_t role;		/* of the server */
+	uint32_t flags;		/* OPT_* */
+	uint8_t verbosity;
+	char *root;
+	char **patterns;
+	uint32_t npatterns;
+};
+
+void start_encode(struct buf *b, const struct start *s);
+int start_decode(const unsigned char *p, size_t n, struct start *s, char *why, size_t whylen);
+void start_release(struct start *s);
+
+/* One listing entry. Strings are owned by the entry. */
+struct entry {
+	char *path;
+	size_t path_len;
+	char type;		/* 'f', 'd', 'l' */
+	uint8_t flags;		/* ENTRY_* */
+	uint32_t mode;		/* & 07777 */
+	uint32_t uid, gid;
+	uint64_t size;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	char *target;		/* symlinks */
+	int has_hash;
+	unsigned char hash[16];
+};
+
+#define ENTRY_DIR_UNREAD 0x1u	/* directory contents could not be read */
+
+void entry_encode(struct buf *b, const struct entry *e, int with_hash);
+int entry_decode(const unsigned char *p, size_t n, struct entry *e, int with_hash,
+		 char *why, size_t whylen);
+void entry_release(struct entry *e);
+/* Deep copy. */
+void entry_copy(struct entry *dst, const struct entry *src);
+
+/* MSG and ERROR. */
+void msg_encode(struct buf *b, uint8_t kind, const char *text);
+int msg_decode(const unsigned char *p, size_t n, uint8_t *kind, char **text);
+
+/* REQ */
+struct req {
+	uint32_t id;
+	char *path;
+	uint64_t basis_size;
+	uint8_t has_sig;
+};
+void req_encode(struct buf *b, const struct req *r);
+int req_decode(const unsigned char *p, size_t n, struct req *r, char *why, size_t whylen);
+
+/* FILE */
+#define FILE_OK 0
+#define FILE_VANISHED 1
+#define FILE_UNREADABLE 2
+#define ENC_RAW 0
+#define ENC_DELTA 1
+struct file_hdr {
+	uint32_t id;
+	uint8_t status;
+	char *reason;		/* status != 0 */
+	uint8_t encoding;
+	uint64_t size;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	uint32_t mode;
+};
+void file_encode(struct buf *b, const struct file_hdr *f);
+int file_decode(const unsigned char *p, size_t n, struct file_hdr *f, char *why, size_t whylen);
+
+struct file_end {
+	uint8_t changed;
+	unsigned char hash[16];
+	uint64_t literal, matched;
+};
+void file_end_encode(struct buf *b, const struct file_end *f);
+int file_end_decode(const unsigned char *p, size_t n, struct file_end *f);
+
+void done_encode(struct buf *b, uint8_t code, const struct stats *st);
+int done_decode(const unsigned char *p, size_t n, uint8_t *code, struct stats *st);
+
+#endif

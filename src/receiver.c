@@ -1,0 +1,1192 @@
+/*
+ * receiver.c - the receiver role: merge the sender's listing with a scan
+ * of DEST, decide per path, request content, write it safely, keep what it
+ * replaces or deletes as history, and end the pass.
+ *
+ * The receiver never blocks on a write (its peer, the sender, may be
+ * blocked writing to it): it reads whatever arrives and sends requests as
+ * the window allows. Decisions happen as listing entries arrive; replies
+ * are applied in request order.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <time.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "beneath.h"
+#include "bounds.h"
+#include "exclude.h"
+#include "exitcode.h"
+#include "hash.h"
+#include "history.h"
+#include "log.h"
+#include "opts.h"
+#include "path.h"
+#include "proto.h"
+#include "report.h"
+#include "role.h"
+#include "rsx.h"
+#include "scan.h"
+#include "session.h"
+
+#define TMP_PREFIX ".shelter-tmp-"
+#define WHYLEN 512
+
+/* A file whose content is wanted: queued, then in flight. */
+struct want {
+	struct want *next;
+	struct entry src;	/* the sender's listing entry */
+	int has_basis;		/* DEST has a regular file to patch */
+	int basis_fd;		/* open while in flight */
+	struct stat basis_st;
+	unsigned char basis_hash[HASH_LEN];
+	uint32_t id;
+};
+
+struct queue {
+	struct want *head, *tail;
+	unsigned count;
+};
+
+/* The file being received now. */
+struct incoming {
+	struct want *w;
+	struct file_hdr fh;
+	int dirfd;		/* dup of the parent directory */
+	int fd;			/* the temporary file */
+	char tmp[40];
+	struct rsx *job;
+	struct hasher *h;
+	uint64_t written;
+	int failed;		/* a local write error: discard, keep reading */
+};
+
+/* A directory whose metadata is set at the end, or which is removed then. */
+struct dirnote {
+	char *path;
+	struct entry src;	/* metadata wanted (fix list) */
+};
+
+struct dirlist {
+	struct dirnote *v;
+	size_t n, cap;
+};
+
+struct receiver {
+	const struct role_args *a;
+	struct chan *c;
+	uint32_t flags;
+	int dry, checksum, is_root;
+	struct beneath bn;
+	struct history hist;
+	struct stats st;
+	int code;
+
+	/* DEST scan, one entry ahead */
+	struct scan *scan;
+	int have_d;
+	struct entry d;
+	struct stat dst;
+
+	/* listing validation: the open directories of the sender's listing */
+	char **dirs;
+	size_t ndirs, capdirs;
+	char *prev;
+	int list_done;
+	uint64_t listed;
+
+	struct queue todo, inflight;
+	uint32_t next_id;
+	struct incoming in;
+	int have_in;
+
+	struct dirlist fix, rm;
+	char *dirty_dir;	/* the directory last changed, fsynced when we move on */
+	int dirty_fd;
+	int peer_done;
+};
+
+static int fatal(struct receiver *r, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fatal(struct receiver *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_ERROR, fmt, ap);
+	va_end(ap);
+	r->code = exit_worse(r->code, code);
+	return -1;
+}
+
+static void partial(struct receiver *r)
+{
+	r->code = exit_worse(r->code, EXIT_PARTIAL);
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void q_push(struct queue *q, struct want *w)
+{
+	w->next = NULL;
+	if (q->tail)
+		q->tail->next = w;
+	else
+		q->head = w;
+	q->tail = w;
+	q->count++;
+}
+
+static struct want *q_pop(struct queue *q)
+{
+	struct want *w = q->head;
+
+	if (w) {
+		q->head = w->next;
+		if (!q->head)
+			q->tail = NULL;
+		q->count--;
+	}
+	return w;
+}
+
+static void want_free(struct want *w)
+{
+	if (w->basis_fd >= 0)
+		close(w->basis_fd);
+	entry_release(&w->src);
+	free(w);
+}
+
+static void dl_add(struct dirlist *l, const char *path, const struct entry *src)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n].path = xstrdup(path);
+	memset(&l->v[l->n].src, 0, sizeof(l->v[l->n].src));
+	if (src) {
+		l->v[l->n].src = *src;
+		l->v[l->n].src.path = NULL;
+		l->v[l->n].src.target = NULL;
+	}
+	l->n++;
+}
+
+static void dl_release(struct dirlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].path);
+	free(l->v);
+}
+
+static void tmp_name(char *out, size_t n)
+{
+	uint64_t x;
+
+	if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != sizeof(x)) {
+		static uint64_t ctr;
+
+		x = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ ++ctr * 0x9e3779b97f4a7c15ull;
+	}
+	snprintf(out, n, TMP_PREFIX "%016llx", (unsigned long long)x);
+}
+
+static int is_tmp_name(const char *name)
+{
+	size_t i, n = strlen(TMP_PREFIX);
+
+	if (strncmp(name, TMP_PREFIX, n) || strlen(name) != n + 16)
+		return 0;
+	for (i = n; name[i]; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* The parent directory of PATH, or -1 with an error printed. */
+static int parent_fd(struct receiver *r, const char *path, const char **base)
+{
+	int fd = beneath_parent(&r->bn, path, base);
+
+	if (fd < 0) {
+		error("%s: cannot open its directory in DEST: %s", path, strerror(errno));
+		partial(r);
+	}
+	return fd;
+}
+
+/*
+ * Remember that the directory of PATH changed; fsync the previous one when
+ * we move to another (passes work through directories in order).
+ */
+static void dirty(struct receiver *r, const char *path)
+{
+	size_t n = path_parent_len(path, strlen(path));
+
+	if (r->dirty_dir && strlen(r->dirty_dir) == n && !memcmp(r->dirty_dir, path, n))
+		return;
+	if (r->dirty_fd >= 0) {
+		if (fsync(r->dirty_fd) < 0)
+			warning("fsync of directory %s: %s", *r->dirty_dir ? r->dirty_dir : ".",
+				strerror(errno));
+		close(r->dirty_fd);
+	}
+	free(r->dirty_dir);
+	r->dirty_dir = xstrndup(path, n);
+	r->dirty_fd = beneath_dir(&r->bn, path, n);
+	if (r->dirty_fd >= 0)
+		r->dirty_fd = dup(r->dirty_fd);
+}
+
+static void set_owner(struct receiver *r, int dirfd, const char *name, const struct entry *e,
+		      int is_link)
+{
+	if (r->is_root &&
+	    fchownat(dirfd, name, e->uid, e->gid, is_link ? AT_SYMLINK_NOFOLLOW : 0) < 0) {
+		warning("chown %s: %s", e->path, strerror(errno));
+		partial(r);
+	}
+}
+
+static void set_mtime(struct receiver *r, int dirfd, const char *name, const struct entry *e)
+{
+	struct timespec ts[2] = {
+		{ .tv_nsec = UTIME_OMIT },
+		{ .tv_sec = e->mtime_sec, .tv_nsec = e->mtime_nsec },
+	};
+
+	if (utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0) {
+		warning("set mtime of %s: %s", e->path, strerror(errno));
+		partial(r);
+	}
+}
+
+static int same_mtime(const struct entry *a, const struct stat *st)
+{
+	return a->mtime_sec == st->st_mtim.tv_sec && a->mtime_nsec == (uint32_t)st->st_mtim.tv_nsec;
+}
+
+/* Itemize code for an existing entry whose metadata differs. */
+static void meta_code(char *code, char type, const struct entry *s, const struct stat *st,
+		      int is_root, int content)
+{
+	memcpy(code, ".?.........", 12);
+	code[0] = content ? (type == 'l' ? 'c' : '>') : '.';
+	code[1] = type == 'l' ? 'L' : type;
+	if (type == 'f' && s->size != (uint64_t)st->st_size)
+		code[3] = 's';
+	if (!same_mtime(s, st))
+		code[4] = 't';
+	if (type != 'l' && s->mode != (st->st_mode & 07777))
+		code[5] = 'p';
+	if (is_root && s->uid != st->st_uid)
+		code[6] = 'o';
+	if (is_root && s->gid != st->st_gid)
+		code[7] = 'g';
+}
+
+static int code_changed(const char *code)
+{
+	return strspn(code + 2, ".") != 9;
+}
+
+/* ---- deletions ---------------------------------------------------------- */
+
+/* Hash a DEST file about to be kept, for its history record. */
+static int hash_dest(int dirfd, const char *name, unsigned char out[HASH_LEN])
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	uint64_t size;
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = hash_fd(fd, out, &size);
+	close(fd);
+	return ret;
+}
+
+/* Keep (or drop) the DEST entry D, which the pass removes from the mirror. */
+static int remove_entry(struct receiver *r, const struct entry *d, const struct stat *st,
+			int whole_dir)
+{
+	unsigned char h[HASH_LEN];
+	const unsigned char *hp = NULL;
+	const char *base;
+	int dirfd;
+
+	if (r->dry)
+		return 0;
+	dirfd = parent_fd(r, d->path, &base);
+	if (dirfd < 0)
+		return -1;
+	if (d->type == 'f' && r->hist.enabled && hash_dest(dirfd, base, h) == 0)
+		hp = h;
+	if (whole_dir && !r->hist.enabled) {
+		/* No history: a whole directory must be emptied first. */
+		return fatal(r, EXIT_INTERNAL, "BUG: whole-directory delete without history");
+	}
+	if (history_keep(&r->hist, dirfd, base, d->path, st, hp, d->target, HIST_DELETED)) {
+		partial(r);
+		return -1;
+	}
+	dirty(r, d->path);
+	if (whole_dir)
+		beneath_forget(&r->bn);
+	return 0;
+}
+
+/* The DEST entry D is not in SRC. */
+static void dest_only(struct receiver *r)
+{
+	struct entry *d = &r->d;
+
+	if (is_tmp_name(path_base(d->path))) {
+		const char *base;
+		int dirfd;
+
+		/* A leftover of an interrupted pass: never user data, never history. */
+		if (d->type == 'd' || r->dry)
+			return;
+		dirfd = parent_fd(r, d->path, &base);
+		if (dirfd >= 0 && unlinkat(dirfd, base, 0) < 0 && errno != ENOENT)
+			warning("cannot remove leftover %s: %s", d->path, strerror(errno));
+		return;
+	}
+	report_item("*deleting", d->path, d->type == 'd', NULL);
+	r->st.deleted++;
+	if (d->type == 'd') {
+		/* Its contents come next in the scan; the directory goes at the end. */
+		dl_add(&r->rm, d->path, NULL);
+		if (!r->dry && history_note_dir(&r->hist, d->path, &r->dst))
+			partial(r);
+		return;
+	}
+	remove_entry(r, d, &r->dst, 0);
+}
+
+/* ---- creating and updating ------------------------------------------------ */
+
+static void make_dir(struct receiver *r, const struct entry *s)
+{
+	const char *base;
+	int dirfd;
+
+	report_item("cd+++++++++", s->path, 1, NULL);
+	r->st.created++;
+	dl_add(&r->fix, s->path, s);
+	if (r->dry)
+		return;
+	dirfd = parent_fd(r, s->path, &base);
+	if (dirfd < 0)
+		return;
+	/* Owner-writable until the end, when the real mode is set. */
+	if (mkdirat(dirfd, base, 0700) < 0 && errno != EEXIST) {
+		error("cannot create directory %s: %s", s->path, strerror(errno));
+		partial(r);
+		return;
+	}
+	dirty(r, s->path);
+}
+
+/* Create or replace the symlink S; OLD is the DEST entry's stat or NULL. */
+static void make_link(struct receiver *r, const struct entry *s, const struct stat *old,
+		      const char *old_target)
+{
+	char tmp[40];
+	const char *base;
+	int dirfd;
+
+	if (!old) {
+		report_item("cL+++++++++", s->path, 0, s->target);
+		r->st.created++;
+	} else {
+		report_item("cLc........", s->path, 0, s->target);
+	}
+	if (r->dry)
+		return;
+	dirfd = parent_fd(r, s->path, &base);
+	if (dirfd < 0)
+		return;
+	tmp_name(tmp, sizeof(tmp));
+	if (symlinkat(s->target, dirfd, tmp) < 0) {
+		error("cannot create symlink %s: %s", s->path, strerror(errno));
+		partial(r);
+		return;
+	}
+	set_owner(r, dirfd, tmp, s, 1);
+	set_mtime(r, dirfd, tmp, s);
+	if (old && history_keep(&r->hist, dirfd, base, s->path, old, NULL, old_target,
+				HIST_CHANGED)) {
+		unlinkat(dirfd, tmp, 0);
+		partial(r);
+		return;
+	}
+	if (renameat(dirfd, tmp, dirfd, base) < 0) {
+		error("cannot rename symlink into place as %s: %s", s->path, strerror(errno));
+		unlinkat(dirfd, tmp, 0);
+		partial(r);
+		return;
+	}
+	dirty(r, s->path);
+}
+
+static void want_file(struct receiver *r, const struct entry *s, int has_basis,
+		      const struct stat *st)
+{
+	struct want *w;
+
+	if (!has_basis) {
+		report_item(">f+++++++++", s->path, 0, NULL);
+		r->st.created++;
+	}
+	if (r->dry)
+		return;
+	w = xmalloc(sizeof(*w));
+	memset(w, 0, sizeof(*w));
+	entry_copy(&w->src, s);
+	w->has_basis = has_basis;
+	w->basis_fd = -1;
+	if (st)
+		w->basis_st = *st;
+	q_push(&r->todo, w);
+}
+
+/* Fix mode, owner and mtime of an up-to-date entry in place. */
+static void fix_meta(struct receiver *r, const struct entry *s, const struct stat *st)
+{
+	const char *base;
+	int dirfd;
+
+	if (r->dry)
+		return;
+	dirfd = parent_fd(r, s->path, &base);
+	if (dirfd < 0)
+		return;
+	if (r->is_root && (s->uid != st->st_uid || s->gid != st->st_gid))
+		set_owner(r, dirfd, base, s, s->type == 'l');
+	if (s->type != 'l' && s->mode != (st->st_mode & 07777) &&
+	    fchmodat(dirfd, base, s->mode, AT_SYMLINK_NOFOLLOW) < 0) {
+		warning("chmod %s: %s", s->path, strerror(errno));
+		partial(r);
+	}
+	if (!same_mtime(s, st))
+		set_mtime(r, dirfd, base, s);
+}
+
+/* The path exists in SRC only (or DEST's entry was just removed). */
+static void src_only(struct receiver *r, const struct entry *s)
+{
+	switch (s->type) {
+	case 'd':
+		make_dir(r, s);
+		break;
+	case 'l':
+		make_link(r, s, NULL, NULL);
+		break;
+	case 'f':
+		want_file(r, s, 0, NULL);
+		break;
+	}
+}
+
+/* Both sides have the path. */
+static void both(struct receiver *r, const struct entry *s)
+{
+	struct entry *d = &r->d;
+	char code[12];
+
+	if (d->type != s->type) {
+		/* A different kind of thing: keep the old one, then create anew. */
+		report_item("*deleting", d->path, d->type == 'd', NULL);
+		if (d->type == 'd') {
+			scan_skip(r->scan);
+			if (!r->hist.enabled) {
+				/* Without history the contents go one by one: the scan
+				 * would have to visit them, so fall back to rm -r. */
+				if (!r->dry)
+					fatal(r, EXIT_PARTIAL,
+					      "%s: a directory in DEST is now a %s in SRC; with --no-history "
+					      "remove it by hand", d->path, s->type == 'f' ? "file" : "symlink");
+				return;
+			}
+		}
+		if (remove_entry(r, d, &r->dst, d->type == 'd') == 0 || r->dry)
+			src_only(r, s);
+		return;
+	}
+	switch (s->type) {
+	case 'd':
+		if (s->flags & ENTRY_DIR_UNREAD)
+			scan_skip(r->scan);	/* delete nothing below it */
+		meta_code(code, 'd', s, &r->dst, r->is_root, 0);
+		code[4] = '.';	/* directory times are set at the end, not reported */
+		if (code_changed(code))
+			report_item(code, s->path, 1, NULL);
+		dl_add(&r->fix, s->path, s);
+		break;
+	case 'l':
+		if (strcmp(s->target, d->target)) {
+			make_link(r, s, &r->dst, d->target);
+		} else {
+			meta_code(code, 'l', s, &r->dst, r->is_root, 0);
+			if (code_changed(code)) {
+				report_item(code, s->path, 0, s->target);
+				fix_meta(r, s, &r->dst);
+			}
+		}
+		break;
+	case 'f': {
+		int same;
+
+		if (r->checksum) {
+			unsigned char h[HASH_LEN];
+			const char *base;
+			int dirfd = s->size == d->size ? parent_fd(r, s->path, &base) : -1;
+
+			same = dirfd >= 0 && hash_dest(dirfd, base, h) == 0 &&
+			       !memcmp(h, s->hash, HASH_LEN);
+		} else {
+			same = s->size == d->size && same_mtime(s, &r->dst);
+		}
+		meta_code(code, 'f', s, &r->dst, r->is_root, !same);
+		if (!same) {
+			if (r->checksum)
+				code[2] = 'c';
+			report_item(code, s->path, 0, NULL);
+			want_file(r, s, 1, &r->dst);
+		} else if (code_changed(code)) {
+			report_item(code, s->path, 0, NULL);
+			fix_meta(r, s, &r->dst);
+		}
+		break;
+	}
+	}
+}
+
+static void advance_dest(struct receiver *r)
+{
+	r->have_d = r->scan && scan_next(r->scan, &r->d, &r->dst);
+}
+
+/* ---- the sender's listing ------------------------------------------------- */
+
+/* Check order and parentage of a listing entry (doc/protocol.md "Order"). */
+static int check_order(struct receiver *r, const struct entry *s)
+{
+	size_t plen = path_parent_len(s->path, s->path_len);
+
+	if (r->prev && path_cmp(r->prev, s->path) >= 0)
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: listing entry %s "
+			     "is not after %s", s->path, r->prev);
+	/* Pop directories that are not ancestors of this entry. */
+	while (r->ndirs) {
+		const char *top = r->dirs[r->ndirs - 1];
+
+		if (strlen(top) == plen && !memcmp(top, s->path, plen))
+			break;
+		free(r->dirs[--r->ndirs]);
+	}
+	if (plen && !r->ndirs)
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: listing entry %s "
+			     "has no directory entry before it", s->path);
+	if (s->type == 'd') {
+		if (r->ndirs == r->capdirs) {
+			r->capdirs = r->capdirs ? r->capdirs * 2 : 16;
+			r->dirs = xrealloc(r->dirs, r->capdirs * sizeof(*r->dirs));
+		}
+		r->dirs[r->ndirs++] = xstrdup(s->path);
+	}
+	free(r->prev);
+	r->prev = xstrdup(s->path);
+	return 0;
+}
+
+static int on_entry(struct receiver *r, const unsigned char *p, size_t n)
+{
+	char why[WHYLEN];
+	struct entry s;
+
+	if (r->list_done)
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: ENTRY after END_LIST");
+	if (entry_decode(p, n, &s, r->checksum, why, sizeof(why)))
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: %s", why);
+	if (!strcmp(s.path, ".shelter") ||
+	    (r->a->ex && exclude_match(r->a->ex, s.path, s.type == 'd'))) {
+		/* Never accept anything into DEST/.shelter, nor excluded paths. */
+		int bad = !strcmp(s.path, ".shelter");
+
+		entry_release(&s);
+		if (bad)
+			return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: it listed .shelter");
+		return 0;
+	}
+	if (check_order(r, &s)) {
+		entry_release(&s);
+		return -1;
+	}
+	r->listed++;
+	r->st.files++;
+	if (s.type == 'f') {
+		r->st.regular++;
+		r->st.total_size += s.size;
+	} else if (s.type == 'd') {
+		r->st.dirs++;
+	} else {
+		r->st.links++;
+	}
+	while (r->have_d && path_cmp(r->d.path, s.path) < 0) {
+		dest_only(r);
+		advance_dest(r);
+	}
+	if (r->have_d && !strcmp(r->d.path, s.path)) {
+		both(r, &s);
+		advance_dest(r);
+	} else {
+		src_only(r, &s);
+	}
+	entry_release(&s);
+	return 0;
+}
+
+static int on_end_list(struct receiver *r, const unsigned char *p, size_t n)
+{
+	struct rd rd;
+	uint64_t count;
+
+	rd_init(&rd, p, n);
+	if (rd_u64(&rd, &count) || rd_end(&rd) || r->list_done)
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: bad END_LIST");
+	r->list_done = 1;
+	/* Everything left in DEST is gone from SRC. */
+	while (r->have_d) {
+		dest_only(r);
+		advance_dest(r);
+	}
+	return 0;
+}
+
+/* ---- requests -------------------------------------------------------------- */
+
+static int sig_sink(void *arg, const void *p, size_t n)
+{
+	struct receiver *r = arg;
+
+	while (n) {
+		size_t take = n < IO_CHUNK ? n : IO_CHUNK;
+
+		chan_send(r->c, F_SIG, p, take);
+		p = (const char *)p + take;
+		n -= take;
+	}
+	return 0;
+}
+
+/* Open the basis and stream its signature; on failure fall back to a whole file. */
+static void send_sig(struct receiver *r, struct want *w, struct req *q)
+{
+	char why[WHYLEN];
+	unsigned char *chunk;
+	struct hasher *h;
+	struct rsx *job;
+	const char *base;
+	struct stat st;
+	uint64_t off = 0;
+	int dirfd = parent_fd(r, w->src.path, &base), fd;
+
+	if (dirfd < 0)
+		return;
+	fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_ino != w->basis_st.st_ino || st.st_size != w->basis_st.st_size) {
+		/* DEST changed under us: send for the whole file instead. */
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	chunk = xmalloc(IO_CHUNK);
+	h = hasher_new();
+	job = rsx_sig_new((uint64_t)st.st_size, sig_sink, r);
+	for (;;) {
+		ssize_t n = pread(fd, chunk, IO_CHUNK, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (uint64_t)off + (uint64_t)n > (uint64_t)st.st_size)
+			n = -1;
+		if (n < 0 || rsx_feed(job, chunk, (size_t)n, n == 0, why, sizeof(why)) < 0) {
+			/* Cannot happen with a sound basis; the REQ is not out yet. */
+			bug("signature of %s failed", w->src.path);
+		}
+		if (n == 0)
+			break;
+		hasher_update(h, chunk, (size_t)n);
+		off += (uint64_t)n;
+	}
+	hasher_final(h, w->basis_hash);
+	hasher_free(h);
+	rsx_free(job);
+	free(chunk);
+	w->basis_fd = fd;
+	q->has_sig = 1;
+	q->basis_size = off;
+}
+
+/* Send requests while the window and the output queue allow. */
+static void issue(struct receiver *r)
+{
+	struct buf b = BUF_INIT;
+
+	while (r->todo.head && r->inflight.count < MAX_IN_FLIGHT &&
+	       chan_pending(r->c) < (4u << 20)) {
+		struct want *w = q_pop(&r->todo);
+		struct req q = { .id = r->next_id++, .path = w->src.path };
+		size_t at;
+
+		w->id = q.id;
+		/* The REQ goes first; its fields are patched once the signature is known. */
+		buf_reset(&b);
+		req_encode(&b, &q);
+		at = chan_pending(r->c);
+		chan_send(r->c, F_REQ, b.data, b.len);
+		if (w->has_basis) {
+			send_sig(r, w, &q);
+			if (q.has_sig) {
+				struct buf e = BUF_INIT;
+
+				buf_reset(&b);
+				req_encode(&b, &q);
+				/* Same length: the REQ bytes are rewritten in place. */
+				memcpy(r->c->out.data + r->c->out_off + at + FRAME_HEADER, b.data, b.len);
+				buf_put_u64(&e, rsx_sig_len(q.basis_size));
+				chan_send(r->c, F_SIG_END, e.data, e.len);
+				buf_release(&e);
+			}
+		}
+		q_push(&r->inflight, w);
+	}
+	buf_release(&b);
+}
+
+/* ---- replies --------------------------------------------------------------- */
+
+static int file_sink(void *arg, const void *p, size_t n)
+{
+	struct receiver *r = arg;
+	struct incoming *in = &r->in;
+
+	if (n > in->fh.size - in->written) {
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: %s is longer than "
+			     "the %llu bytes announced", in->w->src.path,
+			     (unsigned long long)in->fh.size);
+	}
+	in->written += n;
+	hasher_update(in->h, p, n);
+	progress_add(n);
+	if (in->failed)
+		return 0;
+	while (n) {
+		ssize_t k = write(in->fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			error("write %s (temporary file in DEST): %s", in->w->src.path, strerror(errno));
+			in->failed = 1;
+			partial(r);
+			if (errno == ENOSPC || errno == EDQUOT || errno == EROFS)
+				r->code = exit_worse(r->code, EXIT_DEST_IO);
+			return 0;
+		}
+		p = (const char *)p + k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static void incoming_end(struct receiver *r, int keep_tmp)
+{
+	struct incoming *in = &r->in;
+
+	session_set_tmp(-1, NULL);
+	if (in->fd >= 0)
+		close(in->fd);
+	if (!keep_tmp && in->dirfd >= 0 && in->tmp[0])
+		unlinkat(in->dirfd, in->tmp, 0);
+	if (in->dirfd >= 0)
+		close(in->dirfd);
+	rsx_free(in->job);
+	hasher_free(in->h);
+	free(in->fh.reason);
+	want_free(in->w);
+	memset(in, 0, sizeof(*in));
+	in->fd = in->dirfd = -1;
+	r->have_in = 0;
+}
+
+static int on_file(struct receiver *r, const unsigned char *p, size_t n)
+{
+	char why[WHYLEN];
+	struct incoming *in = &r->in;
+	struct want *w;
+	const char *base;
+	int dirfd;
+
+	if (r->have_in || !r->inflight.head)
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: unrequested FILE");
+	memset(in, 0, sizeof(*in));
+	in->fd = in->dirfd = -1;
+	if (file_decode(p, n, &in->fh, why, sizeof(why)))
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: %s", why);
+	w = q_pop(&r->inflight);
+	in->w = w;
+	r->have_in = 1;
+	if (in->fh.id != w->id)
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: reply %u to request %u",
+			     in->fh.id, w->id);
+	if (in->fh.status != FILE_OK) {
+		/* The sender warned already; the old version stays. */
+		r->code = exit_worse(r->code, in->fh.status == FILE_VANISHED ? EXIT_VANISHED
+									      : EXIT_PARTIAL);
+		incoming_end(r, 0);
+		return 0;
+	}
+	if (in->fh.encoding == ENC_DELTA && w->basis_fd < 0)
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: delta for %s, which "
+			     "was requested whole", w->src.path);
+	dirfd = parent_fd(r, w->src.path, &base);
+	in->h = hasher_new();
+	if (dirfd < 0 || (in->dirfd = dup(dirfd)) < 0) {
+		in->failed = 1;
+		return 0;
+	}
+	tmp_name(in->tmp, sizeof(in->tmp));
+	in->fd = openat(in->dirfd, in->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (in->fd < 0) {
+		error("cannot create a temporary file for %s in DEST: %s", w->src.path, strerror(errno));
+		in->tmp[0] = '\0';
+		in->failed = 1;
+		partial(r);
+		if (errno == ENOSPC || errno == EROFS || errno == EDQUOT)
+			r->code = exit_worse(r->code, EXIT_DEST_IO);
+		return 0;
+	}
+	session_set_tmp(in->dirfd, in->tmp);
+	if (in->fh.encoding == ENC_DELTA)
+		in->job = rsx_patch_new(w->basis_fd, (uint64_t)w->basis_st.st_size, file_sink, r);
+	return 0;
+}
+
+static int on_data(struct receiver *r, const unsigned char *p, size_t n)
+{
+	char why[WHYLEN];
+
+	if (!r->have_in || n == 0)
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: unexpected DATA");
+	if (r->in.job) {
+		if (rsx_feed(r->in.job, p, n, 0, why, sizeof(why)) < 0)
+			return fatal(r, r->code == EXIT_PROTOCOL ? EXIT_PROTOCOL : EXIT_PROTOCOL,
+				     "protocol error from the sender: delta for %s: %s",
+				     r->in.w->src.path, why);
+		return 0;
+	}
+	return file_sink(r, p, n);
+}
+
+/* Give the finished temporary file its metadata and its final name. */
+static void install(struct receiver *r)
+{
+	struct incoming *in = &r->in;
+	struct want *w = in->w;
+	const char *base = path_base(w->src.path);
+	struct timespec ts[2] = {
+		{ .tv_nsec = UTIME_OMIT },
+		{ .tv_sec = in->fh.mtime_sec, .tv_nsec = in->fh.mtime_nsec },
+	};
+
+	if (r->is_root && fchown(in->fd, w->src.uid, w->src.gid) < 0) {
+		warning("chown %s: %s", w->src.path, strerror(errno));
+		partial(r);
+	}
+	if (fchmod(in->fd, in->fh.mode) < 0 || futimens(in->fd, ts) < 0 || fsync(in->fd) < 0) {
+		error("%s: cannot finish the temporary file: %s", w->src.path, strerror(errno));
+		partial(r);
+		return;
+	}
+	if (w->has_basis) {
+		struct stat now;
+
+		/* Keep the version being replaced: it must still be the basis we read. */
+		if (fstatat(in->dirfd, base, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now.st_ino == w->basis_st.st_ino) {
+			if (history_keep(&r->hist, in->dirfd, base, w->src.path, &now,
+					 w->basis_fd >= 0 ? w->basis_hash : NULL, NULL, HIST_CHANGED)) {
+				partial(r);
+				return;
+			}
+		} else if (errno != ENOENT || 1) {
+			warning("%s changed in DEST during the pass; the new version replaces it "
+				"without history", w->src.path);
+		}
+	}
+	if (renameat(in->dirfd, in->tmp, in->dirfd, base) < 0) {
+		error("cannot rename into place %s: %s", w->src.path, strerror(errno));
+		partial(r);
+		return;
+	}
+	in->tmp[0] = '\0';
+	r->st.transferred++;
+	r->st.xfer_size += in->fh.size;
+	dirty(r, w->src.path);
+}
+
+static int on_file_end(struct receiver *r, const unsigned char *p, size_t n)
+{
+	struct incoming *in = &r->in;
+	struct file_end fe;
+	unsigned char got[HASH_LEN];
+	char why[WHYLEN];
+
+	if (!r->have_in || file_end_decode(p, n, &fe))
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: bad FILE_END");
+	if (in->job && rsx_feed(in->job, NULL, 0, 1, why, sizeof(why)) < 0)
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: delta for %s: %s",
+			     in->w->src.path, why);
+	r->st.literal += fe.literal;
+	r->st.matched += fe.matched;
+	hasher_final(in->h, got);
+	if (fe.changed) {
+		warning("%s changed while it was read; the previous version stays", in->w->src.path);
+		partial(r);
+	} else if (in->written != in->fh.size || memcmp(got, fe.hash, HASH_LEN)) {
+		error("%s: the content received does not match the sender's XXH3-128; the previous "
+		      "version stays", in->w->src.path);
+		partial(r);
+	} else if (!in->failed) {
+		install(r);
+	}
+	incoming_end(r, 0);
+	return 0;
+}
+
+/* ---- the end of the pass ----------------------------------------------------- */
+
+static void finish_dirs(struct receiver *r)
+{
+	size_t i;
+
+	/* Deepest first: removed directories, then metadata (removals change parents' mtimes). */
+	for (i = r->rm.n; i-- > 0;) {
+		const char *base;
+		int dirfd = beneath_parent(&r->bn, r->rm.v[i].path, &base);
+
+		if (dirfd < 0 || unlinkat(dirfd, base, AT_REMOVEDIR) < 0) {
+			if (errno == ENOTEMPTY || errno == EEXIST)
+				verbose("keeping %s/: it holds excluded files", r->rm.v[i].path);
+			else if (errno != ENOENT) {
+				warning("cannot remove directory %s: %s", r->rm.v[i].path,
+					strerror(errno));
+				partial(r);
+			}
+			continue;
+		}
+		dirty(r, r->rm.v[i].path);
+	}
+	for (i = r->fix.n; i-- > 0;) {
+		struct entry *s = &r->fix.v[i].src;
+		const char *base;
+		struct stat st;
+		int dirfd;
+
+		s->path = r->fix.v[i].path;
+		dirfd = beneath_parent(&r->bn, s->path, &base);
+		if (dirfd < 0 || fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode)) {
+			s->path = NULL;
+			continue;
+		}
+		if (r->is_root && (st.st_uid != s->uid || st.st_gid != s->gid))
+			set_owner(r, dirfd, base, s, 0);
+		if ((st.st_mode & 07777) != s->mode && fchmodat(dirfd, base, s->mode, 0) < 0) {
+			warning("chmod %s: %s", s->path, strerror(errno));
+			partial(r);
+		}
+		if (!same_mtime(s, &st))
+			set_mtime(r, dirfd, base, s);
+		s->path = NULL;
+	}
+}
+
+static int on_frame(struct receiver *r, uint8_t t, const unsigned char *p, size_t n)
+{
+	int code, c;
+
+	switch (t) {
+	case F_ENTRY:
+		return on_entry(r, p, n);
+	case F_END_LIST:
+		return on_end_list(r, p, n);
+	case F_FILE:
+		return on_file(r, p, n);
+	case F_DATA:
+		return on_data(r, p, n);
+	case F_FILE_END:
+		return on_file_end(r, p, n);
+	case F_DONE:
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: DONE before the pass ended");
+	}
+	c = role_common_frame(t, p, n, &code);
+	if (c < 0) {
+		r->code = exit_worse(r->code, code);
+		return -1;
+	}
+	if (c == 0)
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: unexpected %s frame",
+			     frame_name(t));
+	return 0;
+}
+
+static int finished(const struct receiver *r)
+{
+	return r->list_done && !r->todo.head && !r->inflight.head && !r->have_in;
+}
+
+/* Wait for the sender's DONE; its code joins ours. */
+static void await_done(struct receiver *r)
+{
+	const unsigned char *p;
+	size_t n;
+	uint8_t t;
+
+	for (;;) {
+		int code, c;
+
+		if (chan_recv(r->c, &t, &p, &n, 1) < 0) {
+			r->code = exit_worse(r->code, r->c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL);
+			return;
+		}
+		if (t == F_DONE) {
+			struct stats dummy;
+			uint8_t rc;
+
+			if (done_decode(p, n, &rc, &dummy))
+				fatal(r, EXIT_PROTOCOL, "protocol error from the sender: malformed DONE");
+			else
+				r->code = exit_worse(r->code, rc);
+			return;
+		}
+		c = role_common_frame(t, p, n, &code);
+		if (c <= 0) {
+			if (c == 0)
+				fatal(r, EXIT_PROTOCOL, "protocol error from the sender: %s after the pass",
+				      frame_name(t));
+			else
+				r->code = exit_worse(r->code, code);
+			return;
+		}
+	}
+}
+
+int receiver_run(const struct role_args *a, struct stats *stats)
+{
+	struct receiver r;
+	struct timespec start;
+	struct buf b = BUF_INIT;
+	int failed = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.a = a;
+	r.c = a->c;
+	r.flags = a->flags;
+	r.dry = !!(a->flags & OPT_DRY_RUN);
+	r.checksum = !!(a->flags & OPT_CHECKSUM);
+	r.is_root = geteuid() == 0;
+	r.next_id = 1;
+	r.dirty_fd = -1;
+	r.in.fd = r.in.dirfd = -1;
+	clock_gettime(CLOCK_REALTIME, &start);
+	beneath_init(&r.bn, a->root_fd);
+	history_init(&r.hist, a->root_fd, !(a->flags & OPT_NO_HISTORY), &start);
+	if (a->root_fd >= 0) {
+		r.scan = scan_open(a->root_fd, a->ex, SCAN_SPECIALS);
+		advance_dest(&r);
+	}
+
+	while (!finished(&r)) {
+		const unsigned char *p;
+		size_t n;
+		uint8_t t;
+		int got;
+
+		issue(&r);
+		got = chan_recv(r.c, &t, &p, &n, 0);
+		if (got == 1) {
+			if (on_frame(&r, t, p, n)) {
+				failed = 1;
+				break;
+			}
+			continue;
+		}
+		if (got < 0 || chan_wait(r.c, -1) < 0) {
+			if (!chan_has_frame(r.c)) {
+				r.code = exit_worse(r.code, r.c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL);
+				if (r.c->eof && got >= 0)
+					error("connection to the sender lost");
+				failed = 1;
+				break;
+			}
+		}
+	}
+	if (r.have_in)
+		incoming_end(&r, 0);
+	if (!failed) {
+		if (!r.dry)
+			finish_dirs(&r);
+		dirty(&r, "");
+		if (r.dirty_fd >= 0 && fsync(r.dirty_fd) < 0)
+			warning("fsync of DEST: %s", strerror(errno));
+		if (history_close(&r.hist))
+			partial(&r);
+		done_encode(&b, (uint8_t)r.code, &r.st);
+		chan_send(r.c, F_DONE, b.data, b.len);
+		if (chan_flush(r.c, 1) == 0)
+			await_done(&r);
+	} else if (!r.c->eof) {
+		msg_encode(&b, (uint8_t)r.code, "receiver stopped");
+		chan_send(r.c, F_ERROR, b.data, b.len);
+		chan_flush(r.c, 1);
+		history_close(&r.hist);
+	}
+	/* Cleanup. */
+	while (r.todo.head)
+		want_free(q_pop(&r.todo));
+	while (r.inflight.head)
+		want_free(q_pop(&r.inflight));
+	if (r.dirty_fd >= 0)
+		close(r.dirty_fd);
+	free(r.dirty_dir);
+	while (r.ndirs)
+		free(r.dirs[--r.ndirs]);
+	free(r.dirs);
+	free(r.prev);
+	dl_release(&r.fix);
+	dl_release(&r.rm);
+	scan_close(r.scan);
+	beneath_release(&r.bn);
+	buf_release(&b);
+	*stats = r.st;
+	return r.code;
+}

@@ -1,0 +1,395 @@
+/*
+ * sender.c - the sender role: list SRC, then answer the receiver's
+ * requests with whole files or librsync deltas, each followed by the
+ * XXH3-128 of what was read.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "beneath.h"
+#include "bounds.h"
+#include "exitcode.h"
+#include "hash.h"
+#include "log.h"
+#include "opts.h"
+#include "path.h"
+#include "proto.h"
+#include "report.h"
+#include "role.h"
+#include "rsx.h"
+#include "scan.h"
+
+struct sender {
+	const struct role_args *a;
+	struct chan *c;
+	struct beneath bn;
+	uint32_t next_id;
+	int code;
+	int done;		/* DONE received */
+	struct stats peer_stats;
+	struct buf data;	/* DATA bytes not yet framed */
+};
+
+#define WHYLEN 512
+
+static int proto_fail(struct sender *s, const char *what)
+{
+	s->code = EXIT_PROTOCOL;
+	return error("protocol error from the receiver: %s", what);
+}
+
+static void flush_data(struct sender *s)
+{
+	if (s->data.len) {
+		chan_send(s->c, F_DATA, s->data.data, s->data.len);
+		buf_reset(&s->data);
+	}
+}
+
+/* Sink for file bytes and deltas: frame them, keep the queue short. */
+static int data_sink(void *arg, const void *p, size_t n)
+{
+	struct sender *s = arg;
+
+	while (n) {
+		size_t room = IO_CHUNK - s->data.len, take = n < room ? n : room;
+
+		buf_put(&s->data, p, take);
+		p = (const char *)p + take;
+		n -= take;
+		if (s->data.len == IO_CHUNK)
+			flush_data(s);
+	}
+	if (chan_pending(s->c) > (1u << 20) && chan_flush(s->c, 1))
+		return -1;
+	return 0;
+}
+
+static void send_status(struct sender *s, uint32_t id, uint8_t status, const char *reason)
+{
+	struct buf b = BUF_INIT;
+	struct file_hdr f = { .id = id, .status = status, .reason = (char *)reason };
+
+	file_encode(&b, &f);
+	chan_send(s->c, F_FILE, b.data, b.len);
+	buf_release(&b);
+}
+
+static int same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec && a->st_ino == b->st_ino;
+}
+
+/* Send one file: FILE, DATA..., FILE_END. A local failure is a status, not an abort. */
+static int serve(struct sender *s, const struct req *q, const struct buf *sig)
+{
+	char why[WHYLEN];
+	const char *base;
+	struct rsx *job = NULL;
+	struct hasher *h = NULL;
+	unsigned char *chunk = NULL;
+	struct stat st, st2;
+	struct file_hdr fh;
+	struct file_end fe;
+	struct buf b = BUF_INIT;
+	uint64_t off = 0;
+	int dirfd, fd = -1, ret = -1;
+
+	dirfd = beneath_parent(&s->bn, q->path, &base);
+	if (dirfd >= 0)
+		fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = fd < 0 ? errno : EINVAL;
+
+		if (e == ENOENT || e == ENOTDIR || e == ELOOP || (fd >= 0 && e == EINVAL)) {
+			warning("%s vanished before it could be sent", q->path);
+			send_status(s, q->id, FILE_VANISHED, "vanished");
+			s->code = exit_worse(s->code, EXIT_VANISHED);
+		} else {
+			warning("cannot read %s: %s", q->path, strerror(e));
+			send_status(s, q->id, FILE_UNREADABLE, strerror(e));
+			s->code = exit_worse(s->code, EXIT_PARTIAL);
+		}
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	if (q->has_sig) {
+		job = rsx_delta_new(sig->data, sig->len, q->basis_size, data_sink, s, why, sizeof(why));
+		if (!job) {
+			close(fd);
+			return proto_fail(s, why);
+		}
+	}
+	memset(&fh, 0, sizeof(fh));
+	fh.id = q->id;
+	fh.status = FILE_OK;
+	fh.encoding = job ? ENC_DELTA : ENC_RAW;
+	fh.size = (uint64_t)st.st_size;
+	fh.mtime_sec = st.st_mtim.tv_sec;
+	fh.mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
+	fh.mode = st.st_mode & 07777;
+	file_encode(&b, &fh);
+	chan_send(s->c, F_FILE, b.data, b.len);
+	buf_reset(&b);
+
+	h = hasher_new();
+	chunk = xmalloc(IO_CHUNK);
+	memset(&fe, 0, sizeof(fe));
+	for (;;) {
+		ssize_t n = pread(fd, chunk, IO_CHUNK, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			/* The FILE header is out: end the file with a hash that cannot match. */
+			warning("read %s: %s", q->path, strerror(errno));
+			s->code = exit_worse(s->code, EXIT_PARTIAL);
+			fe.changed = 1;
+			break;
+		}
+		/* Never send more than announced: a growing file is "changed". */
+		if ((uint64_t)n > fh.size - off)
+			n = (ssize_t)(fh.size - off);
+		if (n > 0)
+			hasher_update(h, chunk, (size_t)n);
+		if (job) {
+			int r = rsx_feed(job, chunk, (size_t)n, n == 0, why, sizeof(why));
+
+			if (r < 0) {
+				error("delta of %s: %s", q->path, why);
+				s->code = EXIT_INTERNAL;
+				goto out;
+			}
+		} else if (n > 0 && data_sink(s, chunk, (size_t)n)) {
+			goto out;
+		}
+		if (n == 0)
+			break;
+		off += (uint64_t)n;
+		progress_add((uint64_t)n);
+	}
+	flush_data(s);
+	if (fstat(fd, &st2) < 0 || !same_stat(&st, &st2) || off != fh.size)
+		fe.changed = 1;
+	hasher_final(h, fe.hash);
+	if (job)
+		rsx_counts(job, &fe.literal, &fe.matched);
+	else
+		fe.literal = off;
+	file_end_encode(&b, &fe);
+	chan_send(s->c, F_FILE_END, b.data, b.len);
+	ret = 0;
+out:
+	buf_release(&b);
+	free(chunk);
+	hasher_free(h);
+	rsx_free(job);
+	close(fd);
+	return ret;
+}
+
+/* Read a REQ's signature frames into SIG, bounded by what the basis needs. */
+static int read_sig(struct sender *s, const struct req *q, struct buf *sig)
+{
+	uint64_t want = rsx_sig_len(q->basis_size);
+
+	if (want > MAX_SIG_LEN)
+		return proto_fail(s, "signature would exceed the size limit");
+	for (;;) {
+		const unsigned char *p;
+		size_t n;
+		uint8_t t;
+		int code;
+
+		if (chan_recv(s->c, &t, &p, &n, 1) < 0)
+			return s->code = exit_worse(s->code, s->c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL), -1;
+		if (t == F_SIG) {
+			if (n == 0 || sig->len + n > want)
+				return proto_fail(s, "signature longer than its basis allows");
+			buf_put(sig, p, n);
+		} else if (t == F_SIG_END) {
+			struct rd r;
+			uint64_t total;
+
+			rd_init(&r, p, n);
+			if (rd_u64(&r, &total) || rd_end(&r) || total != sig->len)
+				return proto_fail(s, "SIG_END does not match the signature sent");
+			return 0;
+		} else {
+			int c = role_common_frame(t, p, n, &code);
+
+			if (c < 0) {
+				s->code = code;
+				return -1;
+			}
+			if (c == 0)
+				return proto_fail(s, "unexpected frame inside a signature");
+		}
+	}
+}
+
+static int handle(struct sender *s, uint8_t t, const unsigned char *p, size_t n)
+{
+	char why[WHYLEN];
+	int code, c;
+
+	if (t == F_REQ) {
+		struct req q;
+		struct buf sig = BUF_INIT;
+		int r;
+
+		if (req_decode(p, n, &q, why, sizeof(why)))
+			return proto_fail(s, why);
+		if (q.id != s->next_id) {
+			free(q.path);
+			return proto_fail(s, "request out of order");
+		}
+		s->next_id++;
+		r = q.has_sig ? read_sig(s, &q, &sig) : 0;
+		if (!r)
+			r = serve(s, &q, &sig);
+		buf_release(&sig);
+		free(q.path);
+		return r;
+	}
+	if (t == F_DONE) {
+		uint8_t rc;
+
+		if (done_decode(p, n, &rc, &s->peer_stats))
+			return proto_fail(s, "malformed DONE");
+		s->code = exit_worse(s->code, rc);
+		s->done = 1;
+		return 0;
+	}
+	c = role_common_frame(t, p, n, &code);
+	if (c < 0) {
+		s->code = code;
+		return -1;
+	}
+	if (c == 0) {
+		snprintf(why, sizeof(why), "unexpected %s frame", frame_name(t));
+		return proto_fail(s, why);
+	}
+	return 0;
+}
+
+/* Serve whatever requests are already buffered, without waiting. */
+static int poll_requests(struct sender *s)
+{
+	const unsigned char *p;
+	size_t n;
+	uint8_t t;
+	int r;
+
+	while ((r = chan_recv(s->c, &t, &p, &n, 0)) == 1)
+		if (handle(s, t, p, n) || s->done)
+			return s->done ? proto_fail(s, "DONE before the listing ended") : -1;
+	if (r < 0)
+		s->code = exit_worse(s->code, s->c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL);
+	return r < 0 ? -1 : 0;
+}
+
+static int list(struct sender *s)
+{
+	struct scan *sc = scan_open(s->a->root_fd, s->a->ex, 0);
+	int checksum = !!(s->a->flags & OPT_CHECKSUM);
+	struct buf b = BUF_INIT;
+	struct entry e;
+	struct stat st;
+	uint64_t count = 0;
+	int ret = 0;
+
+	if (scan_errors(sc))
+		s->code = exit_worse(s->code, EXIT_PARTIAL);
+	while (scan_next(sc, &e, &st)) {
+		if (e.type == 'f' && checksum) {
+			int fd = openat(scan_dirfd(sc), path_base(e.path),
+					O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+			uint64_t size;
+
+			if (fd < 0 || hash_fd(fd, e.hash, &size) < 0) {
+				warning("cannot read %s: %s", e.path, strerror(errno));
+				if (fd >= 0)
+					close(fd);
+				s->code = exit_worse(s->code, EXIT_PARTIAL);
+				continue;
+			}
+			close(fd);
+		}
+		buf_reset(&b);
+		entry_encode(&b, &e, checksum);
+		chan_send(s->c, F_ENTRY, b.data, b.len);
+		count++;
+		if (chan_pending(s->c) > (256u << 10)) {
+			if (chan_flush(s->c, 0) || poll_requests(s)) {
+				ret = -1;
+				break;
+			}
+			if (chan_pending(s->c) > (4u << 20) && chan_flush(s->c, 1)) {
+				ret = -1;
+				break;
+			}
+		}
+	}
+	if (scan_errors(sc))
+		s->code = exit_worse(s->code, EXIT_PARTIAL);
+	scan_close(sc);
+	if (!ret) {
+		buf_reset(&b);
+		buf_put_u64(&b, count);
+		chan_send(s->c, F_END_LIST, b.data, b.len);
+	}
+	buf_release(&b);
+	return ret;
+}
+
+int sender_run(const struct role_args *a, struct stats *stats)
+{
+	struct sender s;
+	struct buf b = BUF_INIT;
+
+	memset(&s, 0, sizeof(s));
+	s.a = a;
+	s.c = a->c;
+	s.next_id = 1;
+	beneath_init(&s.bn, a->root_fd);
+	if (list(&s) == 0) {
+		while (!s.done) {
+			const unsigned char *p;
+			size_t n;
+			uint8_t t;
+
+			if (chan_recv(s.c, &t, &p, &n, 1) < 0) {
+				s.code = exit_worse(s.code, s.c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL);
+				break;
+			}
+			if (handle(&s, t, p, n))
+				break;
+		}
+	}
+	if (s.done) {
+		done_encode(&b, (uint8_t)s.code, &(struct stats){ 0 });
+		chan_send(s.c, F_DONE, b.data, b.len);
+		chan_flush(s.c, 1);
+	} else if (!s.c->eof) {
+		buf_reset(&b);
+		msg_encode(&b, (uint8_t)(s.code ? s.code : EXIT_INTERNAL), "sender stopped");
+		chan_send(s.c, F_ERROR, b.data, b.len);
+		chan_flush(s.c, 1);
+	}
+	buf_release(&b);
+	buf_release(&s.data);
+	beneath_release(&s.bn);
+	*stats = s.peer_stats;
+	return s.code;
+}

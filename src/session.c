@@ -1,0 +1,449 @@
+/*
+ * session.c - how a pass starts and ends, on both sides.
+ *
+ * The client checks the roots, forks the server over a socketpair (the
+ * remote issue swaps this for ssh), sends HELLO and START, and runs the
+ * sender. The server answers HELLO, opens the root START names, and runs
+ * the role it is given; its messages travel back as MSG frames.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "chan.h"
+#include "exclude.h"
+#include "exitcode.h"
+#include "log.h"
+#include "path.h"
+#include "proto.h"
+#include "report.h"
+#include "role.h"
+#include "session.h"
+
+#define WHYLEN 512
+
+/* ---- signals: remove the temporary file, exit 20 ---------------------------- */
+
+static volatile int tmp_dirfd = -1;
+static const char *volatile tmp_name;
+
+void session_set_tmp(int dirfd, const char *name)
+{
+	tmp_name = name;
+	tmp_dirfd = dirfd;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (tmp_dirfd >= 0 && tmp_name)
+		unlinkat(tmp_dirfd, tmp_name, 0);
+	_exit(EXIT_SIGNAL);
+}
+
+static void signals_setup(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- frames both roles accept ------------------------------------------------ */
+
+int role_common_frame(uint8_t type, const unsigned char *p, size_t n, int *code)
+{
+	uint8_t kind;
+	char *text;
+
+	if (type != F_MSG && type != F_ERROR)
+		return 0;
+	if (msg_decode(p, n, &kind, &text)) {
+		*code = EXIT_PROTOCOL;
+		error("protocol error: malformed %s frame", frame_name(type));
+		return -1;
+	}
+	if (type == F_ERROR) {
+		/* The peer is ending the pass; its code is kind. */
+		if (*text)
+			log_print(LOG_ERROR, text);
+		*code = kind ? kind : EXIT_PROTOCOL;
+		free(text);
+		return -1;
+	}
+	if (kind > LOG_VERBOSE)
+		kind = LOG_WARNING;
+	log_text((enum log_kind)kind, text);
+	free(text);
+	return 1;
+}
+
+/* ---- handshake ----------------------------------------------------------------- */
+
+static void send_hello(struct chan *c)
+{
+	struct hello h = { PROTO_VERSION_MIN, PROTO_VERSION_MAX, 0 };
+	struct buf b = BUF_INIT;
+
+	hello_encode(&b, &h);
+	chan_send(c, F_HELLO, b.data, b.len);
+	buf_release(&b);
+}
+
+/* Show the first bytes of something that is not a frame of ours. */
+static void describe(const unsigned char *p, size_t n, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && i < 40 && o + 5 < outlen; i++)
+		o += (size_t)snprintf(out + o, outlen - o, p[i] >= 0x20 && p[i] < 0x7f ? "%c" : "\\x%02x",
+				      p[i]);
+	out[o] = '\0';
+}
+
+static int recv_hello(struct chan *c)
+{
+	char why[WHYLEN];
+	const unsigned char *p;
+	struct hello h;
+	size_t n;
+	uint8_t t;
+
+	if (chan_recv(c, &t, &p, &n, 1) < 0) {
+		if (c->eof && c->in.len) {
+			describe(c->in.data, c->in.len, why, sizeof(why));
+			error("the other side does not speak shelter's protocol (it sent \"%s\")", why);
+			return EXIT_PROTO_VERSION;
+		}
+		return c->eof ? EXIT_CONNECTION : EXIT_PROTO_VERSION;
+	}
+	if (t != F_HELLO || hello_decode(p, n, &h, why, sizeof(why))) {
+		char seen[200];
+
+		describe(p - FRAME_HEADER, n + FRAME_HEADER, seen, sizeof(seen));
+		error("the other side does not speak shelter's protocol (it sent \"%s\")", seen);
+		return EXIT_PROTO_VERSION;
+	}
+	if (h.vmax < PROTO_VERSION_MIN || h.vmin > PROTO_VERSION_MAX) {
+		error("no protocol version in common (local %u..%u, remote %u..%u); install the same "
+		      "shelter release on both sides", PROTO_VERSION_MIN, PROTO_VERSION_MAX, h.vmin,
+		      h.vmax);
+		return EXIT_PROTO_VERSION;
+	}
+	return 0;
+}
+
+/* ---- the client ------------------------------------------------------------------ */
+
+/* Check SRC and DEST before anything starts; fill the absolute DEST path. */
+static int check_roots(const char *src, const char *dest, char **dest_abs, int dry)
+{
+	char rsrc[PATH_MAX], rdest[PATH_MAX];
+	struct stat st;
+
+	if (stat(src, &st) < 0)
+		return error("SRC %s: %s", src, strerror(errno)), EXIT_ROOTS;
+	if (!S_ISDIR(st.st_mode))
+		return error("SRC %s: Not a directory (shelter backs up directories)", src), EXIT_ROOTS;
+	if (!realpath(src, rsrc))
+		return error("SRC %s: %s", src, strerror(errno)), EXIT_ROOTS;
+	if (stat(dest, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			return error("DEST %s exists and is not a directory; choose a directory", dest),
+			       EXIT_ROOTS;
+		if (!realpath(dest, rdest))
+			return error("DEST %s: %s", dest, strerror(errno)), EXIT_ROOTS;
+	} else if (errno == ENOENT) {
+		/* DEST will be created: its parent must exist. */
+		char *copy = xstrdup(dest), *slash, *name, rparent[PATH_MAX];
+		size_t len = strlen(copy);
+
+		while (len > 1 && copy[len - 1] == '/')
+			copy[--len] = '\0';
+		name = xstrdup(path_base(copy));
+		slash = strrchr(copy, '/');
+		if (slash == copy)
+			slash[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+		if (!realpath(slash ? copy : ".", rparent)) {
+			error("DEST %s: parent directory %s: %s (create it first)", dest,
+			      slash ? copy : ".", strerror(errno));
+			free(copy);
+			free(name);
+			return EXIT_ROOTS;
+		}
+		if ((size_t)snprintf(rdest, sizeof(rdest), "%s/%s", strcmp(rparent, "/") ? rparent : "",
+				     name) >= sizeof(rdest)) {
+			error("DEST %s: path too long", dest);
+			free(copy);
+			free(name);
+			return EXIT_ROOTS;
+		}
+		free(copy);
+		free(name);
+	} else {
+		return error("DEST %s: %s", dest, strerror(errno)), EXIT_ROOTS;
+	}
+	if (path_is_within(rsrc, rdest) || (strcmp(rsrc, "/") == 0))
+		return error("DEST %s is inside SRC %s: the backup would copy itself; choose a DEST "
+			     "outside SRC", dest, src), EXIT_ROOTS;
+	if (path_is_within(rdest, rsrc) || strcmp(rdest, "/") == 0)
+		return error("SRC %s is inside DEST %s: the backup would delete its own source; "
+			     "choose a DEST outside SRC", src, dest), EXIT_ROOTS;
+	(void)dry;
+	*dest_abs = xstrdup(rdest);
+	return 0;
+}
+
+static int start_server(pid_t *pid)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		error("socketpair: %s", strerror(errno));
+		return -1;
+	}
+	*pid = fork();
+	if (*pid < 0) {
+		error("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (*pid == 0) {
+		close(sv[0]);
+		fflush(stdout);
+		_exit(server_main(sv[1], sv[1]));
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
+static int wait_server(pid_t pid, int code)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return code;
+	if (WIFSIGNALED(status)) {
+		error("the server process was killed by signal %d (%s)", WTERMSIG(status),
+		      strsignal(WTERMSIG(status)));
+		return exit_worse(code, EXIT_CONNECTION);
+	}
+	return code;
+}
+
+int client_backup(const struct opts *o, const char *src, const char *dest)
+{
+	struct start st;
+	struct role_args ra;
+	struct stats stats;
+	struct chan c;
+	struct buf b = BUF_INIT;
+	char *dest_abs = NULL;
+	int code, fd, src_fd;
+	size_t i;
+	pid_t pid;
+
+	signals_setup();
+	code = check_roots(src, dest, &dest_abs, o->flags & OPT_DRY_RUN);
+	if (code)
+		return code;
+	src_fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (src_fd < 0) {
+		error("SRC %s: %s", src, strerror(errno));
+		free(dest_abs);
+		return EXIT_ROOTS;
+	}
+	fd = start_server(&pid);
+	if (fd < 0) {
+		free(dest_abs);
+		close(src_fd);
+		return EXIT_CONNECTION;
+	}
+	chan_init(&c, fd, fd);
+	send_hello(&c);
+	memset(&st, 0, sizeof(st));
+	st.role = ROLE_RECEIVER;
+	st.flags = o->flags;
+	st.verbosity = (uint8_t)o->verbosity;
+	st.root = dest_abs;
+	st.npatterns = (uint32_t)exclude_count(o->excludes);
+	st.patterns = xmalloc(sizeof(char *) * (st.npatterns + 1));
+	for (i = 0; i < st.npatterns; i++)
+		st.patterns[i] = (char *)exclude_pattern(o->excludes, i);
+	start_encode(&b, &st);
+	free(st.patterns);
+	chan_send(&c, F_START, b.data, b.len);
+	buf_release(&b);
+	code = recv_hello(&c);
+	if (!code) {
+		const unsigned char *p;
+		size_t n;
+		uint8_t t;
+		int k;
+
+		if (chan_recv(&c, &t, &p, &n, 1) < 0) {
+			code = c.eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
+		} else if (t == F_ERROR) {
+			role_common_frame(t, p, n, &k);
+			code = k;
+		} else if (t != F_READY) {
+			error("protocol error: expected READY, got %s", frame_name(t));
+			code = EXIT_PROTOCOL;
+		}
+	}
+	if (!code) {
+		memset(&ra, 0, sizeof(ra));
+		ra.c = &c;
+		ra.root_fd = src_fd;
+		ra.root_name = src;
+		ra.flags = o->flags;
+		ra.ex = o->excludes;
+		ra.in_client = 1;
+		memset(&stats, 0, sizeof(stats));
+		progress_enable(o->progress);
+		code = sender_run(&ra, &stats);
+		progress_end();
+		if (o->stats)
+			report_stats(&stats, c.sent, c.received);
+	}
+	close(fd);
+	code = wait_server(pid, code);
+	chan_release(&c);
+	close(src_fd);
+	free(dest_abs);
+	return code;
+}
+
+/* ---- the server ------------------------------------------------------------------- */
+
+static void server_sink(enum log_kind kind, const char *text, void *arg)
+{
+	struct chan *c = arg;
+	struct buf b = BUF_INIT;
+
+	msg_encode(&b, (uint8_t)kind, text);
+	chan_send(c, F_MSG, b.data, b.len);
+	buf_release(&b);
+}
+
+static int server_fail(struct chan *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int server_fail(struct chan *c, int code, const char *fmt, ...)
+{
+	char text[MAX_MSG_LEN];
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	msg_encode(&b, (uint8_t)code, text);
+	chan_send(c, F_ERROR, b.data, b.len);
+	buf_release(&b);
+	chan_flush(c, 1);
+	return code;
+}
+
+/* Open (and as receiver create) the root START names. */
+static int open_root(struct chan *c, const struct start *st, int *fd)
+{
+	const char *what = st->role == ROLE_SENDER ? "SRC" : "DEST";
+
+	*fd = open(st->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd >= 0)
+		return 0;
+	if (errno == ENOENT && st->role == ROLE_RECEIVER) {
+		if (st->flags & OPT_DRY_RUN)
+			return 0;	/* nothing to compare with; -1 means empty */
+		if (mkdir(st->root, 0777) < 0)
+			return server_fail(c, errno == ENOENT ? EXIT_ROOTS : EXIT_DEST_IO,
+					   "%s %s: cannot create it: %s", what, st->root, strerror(errno));
+		*fd = open(st->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (*fd >= 0)
+			return 0;
+	}
+	return server_fail(c, EXIT_ROOTS, "%s %s: %s", what, st->root, strerror(errno));
+}
+
+int server_main(int in_fd, int out_fd)
+{
+	char why[WHYLEN];
+	struct role_args ra;
+	struct stats stats;
+	struct start st;
+	struct exclude *ex;
+	struct chan c;
+	const unsigned char *p;
+	size_t n;
+	uint8_t t;
+	int code, root_fd = -1;
+	uint32_t i;
+
+	signals_setup();
+	chan_init(&c, in_fd, out_fd);
+	log_set_sink(server_sink, &c);
+	send_hello(&c);
+	code = recv_hello(&c);
+	if (code)
+		return server_fail(&c, code, "handshake failed");
+	if (chan_recv(&c, &t, &p, &n, 1) < 0)
+		return EXIT_CONNECTION;
+	if (t != F_START || start_decode(p, n, &st, why, sizeof(why)))
+		return server_fail(&c, EXIT_PROTOCOL, "protocol error from the client: %s",
+				   t != F_START ? "expected START" : why);
+	log_verbosity = st.verbosity;
+	report_setup(!!(st.flags & OPT_ITEMIZE), st.verbosity);
+	ex = exclude_new();
+	for (i = 0; i < st.npatterns; i++)
+		if (exclude_add(ex, st.patterns[i])) {
+			code = server_fail(&c, EXIT_PROTOCOL, "protocol error from the client: bad "
+					   "exclude pattern");
+			goto out;
+		}
+	code = open_root(&c, &st, &root_fd);
+	if (code)
+		goto out;
+	{
+		struct buf b = BUF_INIT;
+
+		buf_put_u32(&b, geteuid() == 0 ? 1u : 0u);
+		chan_send(&c, F_READY, b.data, b.len);
+		buf_release(&b);
+	}
+	memset(&ra, 0, sizeof(ra));
+	ra.c = &c;
+	ra.root_fd = root_fd;
+	ra.root_name = st.root;
+	ra.flags = st.flags;
+	ra.ex = ex;
+	code = st.role == ROLE_RECEIVER ? receiver_run(&ra, &stats) : sender_run(&ra, &stats);
+	chan_flush(&c, 1);
+out:
+	if (root_fd >= 0)
+		close(root_fd);
+	exclude_free(ex);
+	start_release(&st);
+	chan_release(&c);
+	return code;
+}
