@@ -23,6 +23,7 @@
 
 #include "beneath.h"
 #include "bounds.h"
+#include "durable.h"
 #include "exclude.h"
 #include "exitcode.h"
 #include "hash.h"
@@ -48,6 +49,7 @@ struct want {
 	int basis_fd;		/* open while in flight */
 	struct stat basis_st;
 	unsigned char basis_hash[HASH_LEN];
+	int hashed;		/* basis_hash is known */
 	uint32_t id;
 };
 
@@ -68,6 +70,21 @@ struct incoming {
 	uint64_t written;
 	int failed;		/* a local write error: discard, keep reading */
 };
+
+/* A finished temporary file waiting for the batch's syncfs and its rename. */
+struct ready {
+	struct ready *next;
+	char *path;
+	char tmp[40];
+	uint64_t size;
+	int has_basis;
+	struct stat basis_st;
+	unsigned char basis_hash[HASH_LEN];
+	int hashed;
+};
+
+#define READY_MAX_FILES 2048
+#define READY_MAX_BYTES (256u << 20)
 
 /* A directory whose metadata is set at the end, or which is removed then. */
 struct dirnote {
@@ -109,9 +126,10 @@ struct receiver {
 	int have_in;
 
 	struct dirlist fix, rm;
-	char *dirty_dir;	/* the directory last changed, fsynced when we move on */
-	int dirty_fd;
-	int peer_done;
+	struct durable dur;
+	struct ready *ready, **ready_tail;	/* finished, not yet renamed */
+	unsigned nready;
+	uint64_t ready_bytes;
 };
 
 static int fatal(struct receiver *r, int code, const char *fmt, ...)
@@ -228,27 +246,10 @@ static int parent_fd(struct receiver *r, const char *path, const char **base)
 	return fd;
 }
 
-/*
- * Remember that the directory of PATH changed; fsync the previous one when
- * we move to another (passes work through directories in order).
- */
-static void dirty(struct receiver *r, const char *path)
+/* Something is written in the directory DIRFD: its filesystem needs a syncfs. */
+static void dirty(struct receiver *r, int dirfd)
 {
-	size_t n = path_parent_len(path, strlen(path));
-
-	if (r->dirty_dir && strlen(r->dirty_dir) == n && !memcmp(r->dirty_dir, path, n))
-		return;
-	if (r->dirty_fd >= 0) {
-		if (fsync(r->dirty_fd) < 0)
-			warning("fsync of directory %s: %s", *r->dirty_dir ? r->dirty_dir : ".",
-				strerror(errno));
-		close(r->dirty_fd);
-	}
-	free(r->dirty_dir);
-	r->dirty_dir = xstrndup(path, n);
-	r->dirty_fd = beneath_dir(&r->bn, path, n);
-	if (r->dirty_fd >= 0)
-		r->dirty_fd = dup(r->dirty_fd);
+	durable_note(&r->dur, dirfd);
 }
 
 static void set_owner(struct receiver *r, int dirfd, const char *name, const struct entry *e,
@@ -343,7 +344,7 @@ static int remove_entry(struct receiver *r, const struct entry *d, const struct 
 		partial(r);
 		return -1;
 	}
-	dirty(r, d->path);
+	dirty(r, dirfd);
 	if (whole_dir)
 		beneath_forget(&r->bn);
 	return 0;
@@ -399,7 +400,7 @@ static void make_dir(struct receiver *r, const struct entry *s)
 		partial(r);
 		return;
 	}
-	dirty(r, s->path);
+	dirty(r, dirfd);
 }
 
 /* Create or replace the symlink S; OLD is the DEST entry's stat or NULL. */
@@ -441,7 +442,7 @@ static void make_link(struct receiver *r, const struct entry *s, const struct st
 		partial(r);
 		return;
 	}
-	dirty(r, s->path);
+	dirty(r, dirfd);
 }
 
 static void want_file(struct receiver *r, const struct entry *s, int has_basis,
@@ -737,6 +738,7 @@ static void send_sig(struct receiver *r, struct want *w, struct req *q)
 		off += (uint64_t)n;
 	}
 	hasher_final(h, w->basis_hash);
+	w->hashed = 1;
 	hasher_free(h);
 	rsx_free(job);
 	free(chunk);
@@ -906,12 +908,80 @@ static int on_data(struct receiver *r, const unsigned char *p, size_t n)
 	return file_sink(r, p, n);
 }
 
-/* Give the finished temporary file its metadata and its final name. */
+/* Rename one finished file into place, keeping the version it replaces. */
+static void rename_ready(struct receiver *r, struct ready *rd)
+{
+	const char *base;
+	struct stat now;
+	int dirfd = parent_fd(r, rd->path, &base);
+
+	if (dirfd < 0)
+		return;
+	if (rd->has_basis) {
+		/* Keep the version being replaced: it must still be the basis we read. */
+		if (fstatat(dirfd, base, &now, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (now.st_ino == rd->basis_st.st_ino && now.st_dev == rd->basis_st.st_dev) {
+				if (history_keep(&r->hist, dirfd, base, rd->path, &now,
+						 rd->hashed ? rd->basis_hash : NULL, NULL, HIST_CHANGED)) {
+					unlinkat(dirfd, rd->tmp, 0);
+					partial(r);
+					return;
+				}
+			} else {
+				warning("%s changed in DEST during the pass; that version is replaced "
+					"without history", rd->path);
+			}
+		}
+	}
+	if (renameat(dirfd, rd->tmp, dirfd, base) < 0) {
+		error("cannot rename into place %s: %s", rd->path, strerror(errno));
+		unlinkat(dirfd, rd->tmp, 0);
+		partial(r);
+		return;
+	}
+	r->st.transferred++;
+	r->st.xfer_size += rd->size;
+}
+
+/*
+ * Make the finished files durable with one syncfs, then rename them all:
+ * nothing reaches its final name before its content is on disk.
+ */
+static void flush_ready(struct receiver *r)
+{
+	struct ready *rd, *next;
+	int synced;
+
+	if (!r->ready)
+		return;
+	synced = durable_sync(&r->dur) == 0;
+	for (rd = r->ready; rd; rd = next) {
+		next = rd->next;
+		if (synced) {
+			rename_ready(r, rd);
+		} else {
+			const char *base;
+			int dirfd = beneath_parent(&r->bn, rd->path, &base);
+
+			if (dirfd >= 0)
+				unlinkat(dirfd, rd->tmp, 0);
+			partial(r);
+		}
+		free(rd->path);
+		free(rd);
+	}
+	r->ready = NULL;
+	r->ready_tail = &r->ready;
+	r->nready = 0;
+	r->ready_bytes = 0;
+}
+
+/* Give the finished temporary file its metadata and queue it for renaming. */
 static void install(struct receiver *r)
 {
 	struct incoming *in = &r->in;
 	struct want *w = in->w;
-	const char *base = path_base(w->src.path);
+	struct ready *rd;
 	struct timespec ts[2] = {
 		{ .tv_nsec = UTIME_OMIT },
 		{ .tv_sec = in->fh.mtime_sec, .tv_nsec = in->fh.mtime_nsec },
@@ -921,36 +991,28 @@ static void install(struct receiver *r)
 		warning("chown %s: %s", w->src.path, strerror(errno));
 		partial(r);
 	}
-	if (fchmod(in->fd, in->fh.mode) < 0 || futimens(in->fd, ts) < 0 || fsync(in->fd) < 0) {
+	if (fchmod(in->fd, in->fh.mode) < 0 || futimens(in->fd, ts) < 0) {
 		error("%s: cannot finish the temporary file: %s", w->src.path, strerror(errno));
 		partial(r);
 		return;
 	}
-	if (w->has_basis) {
-		struct stat now;
-
-		/* Keep the version being replaced: it must still be the basis we read. */
-		if (fstatat(in->dirfd, base, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    now.st_ino == w->basis_st.st_ino) {
-			if (history_keep(&r->hist, in->dirfd, base, w->src.path, &now,
-					 w->basis_fd >= 0 ? w->basis_hash : NULL, NULL, HIST_CHANGED)) {
-				partial(r);
-				return;
-			}
-		} else if (errno != ENOENT || 1) {
-			warning("%s changed in DEST during the pass; the new version replaces it "
-				"without history", w->src.path);
-		}
-	}
-	if (renameat(in->dirfd, in->tmp, in->dirfd, base) < 0) {
-		error("cannot rename into place %s: %s", w->src.path, strerror(errno));
-		partial(r);
-		return;
-	}
-	in->tmp[0] = '\0';
-	r->st.transferred++;
-	r->st.xfer_size += in->fh.size;
-	dirty(r, w->src.path);
+	rd = xmalloc(sizeof(*rd));
+	memset(rd, 0, sizeof(*rd));
+	rd->path = xstrdup(w->src.path);
+	memcpy(rd->tmp, in->tmp, sizeof(rd->tmp));
+	rd->size = in->fh.size;
+	rd->has_basis = w->has_basis;
+	rd->basis_st = w->basis_st;
+	memcpy(rd->basis_hash, w->basis_hash, HASH_LEN);
+	rd->hashed = w->hashed;
+	*r->ready_tail = rd;
+	r->ready_tail = &rd->next;
+	r->nready++;
+	r->ready_bytes += in->fh.size;
+	in->tmp[0] = '\0';	/* no longer ours to remove */
+	dirty(r, in->dirfd);
+	if (r->nready >= READY_MAX_FILES || r->ready_bytes >= READY_MAX_BYTES)
+		flush_ready(r);
 }
 
 static int on_file_end(struct receiver *r, const unsigned char *p, size_t n)
@@ -1003,7 +1065,6 @@ static void finish_dirs(struct receiver *r)
 			}
 			continue;
 		}
-		dirty(r, r->rm.v[i].path);
 	}
 	for (i = r->fix.n; i-- > 0;) {
 		struct entry *s = &r->fix.v[i].src;
@@ -1115,12 +1176,14 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 	r.checksum = !!(a->flags & OPT_CHECKSUM);
 	r.is_root = geteuid() == 0;
 	r.next_id = 1;
-	r.dirty_fd = -1;
+	durable_init(&r.dur);
+	r.ready_tail = &r.ready;
 	r.in.fd = r.in.dirfd = -1;
 	clock_gettime(CLOCK_REALTIME, &start);
 	beneath_init(&r.bn, a->root_fd);
 	history_init(&r.hist, a->root_fd, !(a->flags & OPT_NO_HISTORY), &start);
 	if (a->root_fd >= 0) {
+		dirty(&r, a->root_fd);
 		r.scan = scan_open(a->root_fd, a->ex, SCAN_SPECIALS);
 		advance_dest(&r);
 	}
@@ -1153,18 +1216,20 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 	if (r.have_in)
 		incoming_end(&r, 0);
 	if (!failed) {
+		flush_ready(&r);
 		if (!r.dry)
 			finish_dirs(&r);
-		dirty(&r, "");
-		if (r.dirty_fd >= 0 && fsync(r.dirty_fd) < 0)
-			warning("fsync of DEST: %s", strerror(errno));
 		if (history_close(&r.hist))
+			partial(&r);
+		/* The renames, deletions and history moves of the pass. */
+		if (!r.dry && durable_sync(&r.dur))
 			partial(&r);
 		done_encode(&b, (uint8_t)r.code, &r.st);
 		chan_send(r.c, F_DONE, b.data, b.len);
 		if (chan_flush(r.c, 1) == 0)
 			await_done(&r);
 	} else if (!r.c->eof) {
+		flush_ready(&r);
 		msg_encode(&b, (uint8_t)r.code, "receiver stopped");
 		chan_send(r.c, F_ERROR, b.data, b.len);
 		chan_flush(r.c, 1);
@@ -1175,9 +1240,8 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 		want_free(q_pop(&r.todo));
 	while (r.inflight.head)
 		want_free(q_pop(&r.inflight));
-	if (r.dirty_fd >= 0)
-		close(r.dirty_fd);
-	free(r.dirty_dir);
+	flush_ready(&r);
+	durable_release(&r.dur);
 	while (r.ndirs)
 		free(r.dirs[--r.ndirs]);
 	free(r.dirs);

@@ -1,0 +1,33 @@
+/*
+ * durable.h - making a pass's writes survive a power cut, in batches.
+ *
+ * An fsync per file costs a journal commit each (20,000 small files: 10 s
+ * of fsync against 4 s of work). Instead the receiver collects finished
+ * temporary files and makes them durable together with one syncfs(2) per
+ * filesystem, before any of them is renamed into place; the renames and
+ * deletions of the pass are made durable by the final syncfs.
+ */
+#ifndef SHELTER_DURABLE_H
+#define SHELTER_DURABLE_H
+
+#include <sys/types.h>
+
+#define DURABLE_MAX_FS 16
+
+struct durable {
+	dev_t dev[DURABLE_MAX_FS];
+	int fd[DURABLE_MAX_FS];		/* a directory fd on each filesystem */
+	int n;
+};
+
+void durable_init(struct durable *d);
+
+/* Note that something was written beneath DIRFD's filesystem. */
+void durable_note(struct durable *d, int dirfd);
+
+/* syncfs every filesystem noted so far; 0, or -1 with an error printed. */
+int durable_sync(struct durable *d);
+
+void durable_release(struct durable *d);
+
+#endif

@@ -1,0 +1,96 @@
+# lib.sh - a tiny TAP harness for shelter's end-to-end tests, in the manner
+# of git's test-lib: each test is a titled block run in a subshell with
+# `set -e`; the script gets a scratch directory and prints TAP for
+# automake's tap-driver.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   t 'mirror keeps modes' '
+#       mkdir src && ... && check_same src dst
+#   '
+#   done_testing
+#
+# SHELTER is the binary under test (make check sets it); TOP_SRCDIR the
+# source tree.
+
+set -u
+: "${SHELTER:=$(cd "$(dirname "$0")/../.." && pwd)/src/shelter}"
+: "${TOP_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+export SHELTER TOP_SRCDIR
+LC_ALL=C
+export LC_ALL
+
+T_COUNT=0
+T_FAILED=0
+T_NAME=$(basename "$0" .sh)
+T_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/shelter-$T_NAME.XXXXXX")
+trap 'rm -rf "$T_ROOT"' EXIT
+
+# t TITLE BODY: run BODY in a fresh directory under the scratch root.
+t() {
+	T_COUNT=$((T_COUNT + 1))
+	local dir="$T_ROOT/$T_COUNT" out
+	mkdir -p "$dir"
+	if out=$(cd "$dir" && (set -e; eval "$2") 2>&1); then
+		echo "ok $T_COUNT - $1"
+	else
+		T_FAILED=$((T_FAILED + 1))
+		echo "not ok $T_COUNT - $1"
+		printf '%s\n' "$out" | sed 's/^/# /'
+	fi
+}
+
+# skip TITLE REASON
+skip() {
+	T_COUNT=$((T_COUNT + 1))
+	echo "ok $T_COUNT - $1 # SKIP $2"
+}
+
+done_testing() {
+	echo "1..$T_COUNT"
+	[ "$T_FAILED" -eq 0 ]
+}
+
+# sh_run EXPECTED_EXIT ARGS...: run shelter, fail unless it exits EXPECTED_EXIT.
+# Its stdout and stderr are kept in ./out and ./err.
+sh_run() {
+	local want=$1 got=0
+	shift
+	"$SHELTER" "$@" >out 2>err || got=$?
+	if [ "$got" != "$want" ]; then
+		echo "shelter $* exited $got, expected $want"
+		echo "--- stdout"; cat out
+		echo "--- stderr"; cat err
+		return 1
+	fi
+}
+
+# tree_manifest DIR: one line per entry below DIR (not DIR/.shelter):
+# type, mode, mtime (ns), size, content hash or link target, path.
+tree_manifest() {
+	(cd "$1" && find . -path ./.shelter -prune -o -mindepth 1 -printf '%P\0%y %m %T@ %s\0' |
+		while IFS= read -r -d '' p && IFS= read -r -d '' meta; do
+			case "$meta" in
+			f*) h=$(sha256sum <"$p" | cut -c1-16) ;;
+			l*) h=$(readlink -- "$p" | od -An -c | tr -s ' \n' ' ') ;;
+			*) h=- ;;
+			esac
+			printf '%q %s %s\n' "$p" "$meta" "$h"
+		done | LC_ALL=C sort)
+}
+
+# check_same SRC DEST: same entries, types, modes, mtimes (ns), sizes, content.
+check_same() {
+	tree_manifest "$1" >"$T_ROOT/m1.$$"
+	tree_manifest "$2" >"$T_ROOT/m2.$$"
+	if ! diff -u "$T_ROOT/m1.$$" "$T_ROOT/m2.$$"; then
+		echo "trees $1 and $2 differ"
+		return 1
+	fi
+}
+
+# no_temp_files DIR: no leftover temporary files anywhere below DIR.
+no_temp_files() {
+	local left
+	left=$(find "$1" -name '.shelter-tmp-*' | head -5)
+	[ -z "$left" ] || { echo "temporary files left: $left"; return 1; }
+}
