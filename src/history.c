@@ -1,6 +1,7 @@
 /* history.c - versions kept under DEST/.shelter/history; see history.h. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "history.h"
 #include "log.h"
 #include "path.h"
+#include "scan.h"
 
 void history_init(struct history *h, int dest_fd, int enabled, const struct timespec *start)
 {
@@ -150,6 +152,74 @@ static int tree_dir(struct history *h, const char *path)
 	return h->last_dir_fd;
 }
 
+/*
+ * A directory went into history whole: record every entry in it, so the
+ * index alone tells what was kept.
+ */
+static int record_contents(struct history *h, int tfd, const char *path)
+{
+	struct scan *sc;
+	struct entry e;
+	struct stat st;
+	int fd = open_dir_at(tfd, path_base(path)), ret = 0;
+
+	if (fd < 0)
+		return error("cannot read back %s in history: %s", path, strerror(errno));
+	sc = scan_open(fd, NULL, SCAN_SPECIALS | SCAN_QUIET | SCAN_ALL);
+	while (scan_next(sc, &e, &st)) {
+		unsigned char hash[HASH_LEN];
+		char *full = path_join(path, e.path);
+		int ok = 0;
+
+		if (e.type == 'f') {
+			int f = openat(scan_dirfd(sc), path_base(e.path),
+				       O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+			uint64_t size;
+
+			ok = f >= 0 && hash_fd(f, hash, &size) == 0;
+			if (f >= 0)
+				close(f);
+		}
+		if (append(h, HIST_DELETED, &st, ok ? hash : NULL, full, e.target))
+			ret = -1;
+		free(full);
+	}
+	scan_close(sc);
+	close(fd);
+	return ret;
+}
+
+/* rm -r NAME in DIRFD without following any symlink. */
+static int remove_tree(int parent, const char *name)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (remove_tree(dirfd(d), de->d_name) < 0) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	return unlinkat(parent, name, AT_REMOVEDIR);
+}
+
 int history_keep(struct history *h, int dirfd, const char *name, const char *path,
 		 const struct stat *st, const unsigned char *hash, const char *target, int event)
 {
@@ -158,7 +228,7 @@ int history_keep(struct history *h, int dirfd, const char *name, const char *pat
 	if (!h->enabled) {
 		if (event == HIST_CHANGED)
 			return 0;
-		if (unlinkat(dirfd, name, S_ISDIR(st->st_mode) ? AT_REMOVEDIR : 0) < 0)
+		if (S_ISDIR(st->st_mode) ? remove_tree(dirfd, name) < 0 : unlinkat(dirfd, name, 0) < 0)
 			return error("cannot delete %s: %s", path, strerror(errno));
 		return 0;
 	}
@@ -176,6 +246,8 @@ int history_keep(struct history *h, int dirfd, const char *name, const char *pat
 	}
 	if (renameat(dirfd, name, tfd, path_base(path)) < 0)
 		return error("cannot keep %s in history: rename: %s", path, strerror(errno));
+	if (S_ISDIR(st->st_mode))
+		return record_contents(h, tfd, path);
 	return 0;
 }
 

@@ -336,10 +336,6 @@ static int remove_entry(struct receiver *r, const struct entry *d, const struct 
 		return -1;
 	if (d->type == 'f' && r->hist.enabled && hash_dest(dirfd, base, h) == 0)
 		hp = h;
-	if (whole_dir && !r->hist.enabled) {
-		/* No history: a whole directory must be emptied first. */
-		return fatal(r, EXIT_INTERNAL, "BUG: whole-directory delete without history");
-	}
 	if (history_keep(&r->hist, dirfd, base, d->path, st, hp, d->target, HIST_DELETED)) {
 		partial(r);
 		return -1;
@@ -513,18 +509,8 @@ static void both(struct receiver *r, const struct entry *s)
 	if (d->type != s->type) {
 		/* A different kind of thing: keep the old one, then create anew. */
 		report_item("*deleting", d->path, d->type == 'd', NULL);
-		if (d->type == 'd') {
-			scan_skip(r->scan);
-			if (!r->hist.enabled) {
-				/* Without history the contents go one by one: the scan
-				 * would have to visit them, so fall back to rm -r. */
-				if (!r->dry)
-					fatal(r, EXIT_PARTIAL,
-					      "%s: a directory in DEST is now a %s in SRC; with --no-history "
-					      "remove it by hand", d->path, s->type == 'f' ? "file" : "symlink");
-				return;
-			}
-		}
+		if (d->type == 'd')
+			scan_skip(r->scan);	/* it goes whole */
 		if (remove_entry(r, d, &r->dst, d->type == 'd') == 0 || r->dry)
 			src_only(r, s);
 		return;

@@ -169,7 +169,7 @@ int scan_next(struct scan *s, struct entry *e, struct stat *stp)
 		}
 		name = l->names[l->next++];
 		path = path_join(l->path, name);
-		if (s->depth == 1 && !strcmp(name, ".shelter"))
+		if (s->depth == 1 && !(s->flags & SCAN_ALL) && !strcmp(name, ".shelter"))
 			goto skip;
 		if (fstatat(l->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno != ENOENT) {

@@ -20,6 +20,7 @@ struct scan;
 
 #define SCAN_SPECIALS 0x1	/* return devices, FIFOs, sockets as type 's' */
 #define SCAN_QUIET 0x2		/* no warning for skipped specials */
+#define SCAN_ALL 0x4		/* return a top-level .shelter too */
 
 /* Walk the directory ROOT_FD (borrowed). EX may be NULL. */
 struct scan *scan_open(int root_fd, const struct exclude *ex, int flags);
