@@ -25,6 +25,7 @@ const char *frame_name(uint8_t type)
 	case F_REQ: return "REQ";
 	case F_SIG: return "SIG";
 	case F_SIG_END: return "SIG_END";
+	case F_PLAN: return "PLAN";
 	case F_FILE: return "FILE";
 	case F_DATA: return "DATA";
 	case F_FILE_END: return "FILE_END";

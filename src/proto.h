@@ -26,6 +26,7 @@ enum frame_type {
 	F_REQ = 20,
 	F_SIG = 21,
 	F_SIG_END = 22,
+	F_PLAN = 23,
 	F_FILE = 30,
 	F_DATA = 31,
 	F_FILE_END = 32,

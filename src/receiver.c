@@ -130,6 +130,7 @@ struct receiver {
 	struct ready *ready, **ready_tail;	/* finished, not yet renamed */
 	unsigned nready;
 	uint64_t ready_bytes;
+	uint64_t planned;	/* content bytes requested in this pass */
 };
 
 static int fatal(struct receiver *r, int code, const char *fmt, ...)
@@ -452,6 +453,7 @@ static void want_file(struct receiver *r, const struct entry *s, int has_basis,
 	}
 	if (r->dry)
 		return;
+	r->planned += s->size;
 	w = xmalloc(sizeof(*w));
 	memset(w, 0, sizeof(*w));
 	entry_copy(&w->src, s);
@@ -662,6 +664,16 @@ static int on_end_list(struct receiver *r, const unsigned char *p, size_t n)
 	while (r->have_d) {
 		dest_only(r);
 		advance_dest(r);
+	}
+	/* Every decision is made: the sender (and our progress) learn the total. */
+	{
+		struct buf b = BUF_INIT;
+
+		buf_put_u64(&b, r->planned);
+		buf_put_u64(&b, r->next_id - 1 + r->todo.count);
+		chan_send(r->c, F_PLAN, b.data, b.len);
+		buf_release(&b);
+		progress_plan(r->planned);
 	}
 	return 0;
 }
@@ -1180,7 +1192,10 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 		uint8_t t;
 		int got;
 
-		issue(&r);
+		/* Decide on what has arrived before asking for more: the PLAN then
+		 * goes out ahead of the first request when the listing is short. */
+		if (!chan_has_frame(r.c))
+			issue(&r);
 		got = chan_recv(r.c, &t, &p, &n, 0);
 		if (got == 1) {
 			if (on_frame(&r, t, p, n)) {

@@ -50,7 +50,7 @@ void report_stats(const struct stats *st, uint64_t sent, uint64_t received)
 }
 
 static int progress_on;
-static uint64_t progress_bytes;
+static uint64_t progress_bytes, progress_total;
 static struct timespec progress_start, progress_last;
 
 static double since(const struct timespec *a, const struct timespec *b)
@@ -70,8 +70,22 @@ static void progress_show(const struct timespec *now)
 	double t = since(&progress_start, now);
 	double rate = t > 0 ? (double)progress_bytes / t : 0;
 
-	fprintf(stderr, "\r%12.1f MiB  %8.1f MiB/s  %6.0f s ", (double)progress_bytes / 1048576.0,
-		rate / 1048576.0, t);
+	if (progress_total && rate > 0 && progress_bytes <= progress_total) {
+		double left = (double)(progress_total - progress_bytes) / rate;
+
+		fprintf(stderr, "\r%10.1f / %.1f MiB %3.0f%%  %8.1f MiB/s  %3d:%02d left ",
+			(double)progress_bytes / 1048576.0, (double)progress_total / 1048576.0,
+			100.0 * (double)progress_bytes / (double)progress_total, rate / 1048576.0,
+			(int)(left / 60), (int)left % 60);
+	} else {
+		fprintf(stderr, "\r%10.1f MiB  %8.1f MiB/s  %5.0f s ", (double)progress_bytes / 1048576.0,
+			rate / 1048576.0, t);
+	}
+}
+
+void progress_plan(uint64_t bytes)
+{
+	progress_total = bytes;
 }
 
 void progress_add(uint64_t bytes)

@@ -25,6 +25,8 @@ void report_stats(const struct stats *st, uint64_t sent, uint64_t received);
 /* --progress: enabled only in the client and only on a terminal. */
 void progress_enable(int on);
 void progress_add(uint64_t bytes);
+/* The whole pass's content bytes, once known: progress shows time left. */
+void progress_plan(uint64_t bytes);
 void progress_end(void);
 
 #endif

@@ -262,6 +262,16 @@ static int handle(struct sender *s, uint8_t t, const unsigned char *p, size_t n)
 		free(q.path);
 		return r;
 	}
+	if (t == F_PLAN) {
+		struct rd r;
+		uint64_t bytes, files;
+
+		rd_init(&r, p, n);
+		if (rd_u64(&r, &bytes) || rd_u64(&r, &files) || rd_end(&r))
+			return proto_fail(s, "malformed PLAN");
+		progress_plan(bytes);
+		return 0;
+	}
 	if (t == F_DONE) {
 		uint8_t rc;
 
