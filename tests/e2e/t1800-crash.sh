@@ -467,7 +467,7 @@ t 'setup: generate SRC, pass 0 and pass 1 (the old state, with history)' '
 	"$SHELTER" backup "$W/src" "$W/pristine"
 	python3 "$PY" mutate1 "$W/src" "$DATA_SEED"
 	"$SHELTER" backup "$W/src" "$W/pristine"
-	check_same "$W/src" "$W/pristine"
+	same_tree "$W/src" "$W/pristine"
 	ls "$W/pristine/.shelter/history" | grep -q .
 	python3 "$PY" snap "$W/pristine" "$W/old.pkl"
 	python3 "$PY" snaphist "$W/pristine" "$W/prehist.pkl"
@@ -485,6 +485,13 @@ t 'an uninterrupted pass 2 is exact and keeps every old version' '
 	no_temp_files "$W/scratch"
 	python3 "$PY" check-history "$W/old.pkl" "$W/new.pkl" "$W/prehist.pkl" "$W/scratch"
 	grep -q "^Matched data: [1-9]" "$W/stats"
+	# the duration: the faster of this run and one more (page cache warm)
+	restore "$W/scratch2"
+	now_us; t0=$NOW
+	"$SHELTER" backup "$W/src" "$W/scratch2"
+	now_us
+	[ $((NOW - t0)) -ge $(cat "$W/dur_us") ] || echo $((NOW - t0)) >"$W/dur_us"
+	rm -rf "$W/scratch2"
 '
 DUR_US=$(cat "$W/dur_us" 2>/dev/null || echo 2000000)
 echo "# uninterrupted pass 2: $(fmt_s "$DUR_US")s; $CRASH_POINTS kill points, CRASH_SEED=$CRASH_SEED"

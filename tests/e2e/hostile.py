@@ -1,0 +1,843 @@
+#!/usr/bin/env python3
+"""hostile.py - play a hostile peer against `shelter --server` (doc/protocol.md).
+
+    hostile.py [checks] CASE ROOT [ARG...]
+
+Starts $SHELTER --server with pipes on its stdin and stdout, performs CASE
+against it (ROOT is the root named in START), prints a transcript of every
+frame, and checks what the server did:
+
+    --exit N          the server must exit with N ("nonzero": anything but 0)
+    --msg TEXT        an error from the server (MSG kind 0 or ERROR) must
+                      contain TEXT; repeatable
+    --no-data TEXT    no DATA frame may contain TEXT
+    --stderr-ok       the server may write to its stderr (by default it must
+                      not: a server speaks only through the protocol)
+
+Whatever the checks, a server killed by a signal, or that has not exited
+within the time limit (HOSTILE_TIMEOUT, 30 s), fails. Exit status: 0 when
+every check holds, 1 when one fails, 2 on a usage error.
+
+Python 3 standard library only.
+"""
+
+import ctypes
+import ctypes.util
+import os
+import queue
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+MAX_FRAME = 262144
+
+HELLO, START, READY, ERROR, MSG = 1, 2, 3, 4, 5
+ENTRY, END_LIST = 10, 11
+REQ, SIG, SIG_END = 20, 21, 22
+FILE, DATA, FILE_END = 30, 31, 32
+DONE = 40
+NAMES = {HELLO: "HELLO", START: "START", READY: "READY", ERROR: "ERROR", MSG: "MSG",
+         ENTRY: "ENTRY", END_LIST: "END_LIST", REQ: "REQ", SIG: "SIG", SIG_END: "SIG_END",
+         FILE: "FILE", DATA: "DATA", FILE_END: "FILE_END", DONE: "DONE"}
+
+ROLE_SENDER, ROLE_RECEIVER = 1, 2
+
+TIMEOUT = float(os.environ.get("HOSTILE_TIMEOUT", "30"))
+
+# XXH3-128 (canonical) of the contents the cases send; checked against
+# xxh128sum. Anything else goes through libxxhash when it can be loaded.
+KNOWN_HASHES = {
+    b"": "99aa06d3014798d86001c324468d497f",
+    b"0123456789": "e353667619ec664b49655fc9692165fb",
+    b"hello, shelter\n": "c406ff1b968dd19e25657e9aa0cd0a50",
+}
+
+
+def xxh128(data):
+    if data in KNOWN_HASHES:
+        return bytes.fromhex(KNOWN_HASHES[data])
+
+    class H(ctypes.Structure):
+        _fields_ = [("low", ctypes.c_uint64), ("high", ctypes.c_uint64)]
+
+    lib = ctypes.CDLL(ctypes.util.find_library("xxhash") or "libxxhash.so.0")
+    lib.XXH3_128bits.restype = H
+    lib.XXH3_128bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    h = lib.XXH3_128bits(data, len(data))
+    return h.high.to_bytes(8, "big") + h.low.to_bytes(8, "big")
+
+
+# ---- encoders (doc/protocol.md) -----------------------------------------------
+
+def u8(v): return struct.pack(">B", v)
+def u16(v): return struct.pack(">H", v)
+def u32(v): return struct.pack(">I", v)
+def u64(v): return struct.pack(">Q", v)
+def i64(v): return struct.pack(">q", v)
+
+
+def s(b):
+    if isinstance(b, str):
+        b = b.encode()
+    return u32(len(b)) + b
+
+
+def frame(t, payload=b""):
+    return u8(t) + u32(len(payload)) + payload
+
+
+def hello(vmin=1, vmax=1, caps=0):
+    return b"SHLT" + u16(vmin) + u16(vmax) + u64(caps)
+
+
+def start(role, root, flags=0, verbosity=1, patterns=()):
+    p = u8(role) + u32(flags) + u8(verbosity) + s(root) + u32(len(patterns))
+    for pat in patterns:
+        p += s(pat)
+    return p
+
+
+def entry(path, typ="f", size=0, mode=None, flags=0, mtime=1600000000, nsec=0, target=None,
+          uid=0, gid=0, hash16=None):
+    if mode is None:
+        mode = {"f": 0o644, "d": 0o755, "l": 0o777}[typ]
+    p = s(path) + u8(ord(typ)) + u8(flags) + u32(mode) + u32(uid) + u32(gid) + u64(size)
+    p += i64(mtime) + u32(nsec)
+    if typ == "l":
+        p += s(target)
+    if hash16 is not None:
+        p += hash16
+    return p
+
+
+def file_ok(rid, size, encoding=0, mtime=1600000000, nsec=0, mode=0o644):
+    return u32(rid) + u8(0) + u8(encoding) + u64(size) + i64(mtime) + u32(nsec) + u32(mode)
+
+
+def file_status(rid, status, reason):
+    return u32(rid) + u8(status) + s(reason)
+
+
+def file_end(hash16, literal=0, matched=0, changed=0):
+    return u8(changed) + hash16 + u64(literal) + u64(matched)
+
+
+def done(code=0):
+    return u8(code) + u64(0) * 11
+
+
+def req(rid, path, basis=0, has_sig=0):
+    return u32(rid) + s(path) + u64(basis) + u8(has_sig)
+
+
+# ---- decoders ------------------------------------------------------------------
+
+def dec_str(p, off):
+    (n,) = struct.unpack_from(">I", p, off)
+    return p[off + 4:off + 4 + n], off + 4 + n
+
+
+def describe(t, p):
+    name = NAMES.get(t, "type%d" % t)
+    try:
+        if t in (MSG, ERROR):
+            text, _ = dec_str(p, 1)
+            return "%s %d %s" % (name, p[0], text.decode("utf-8", "replace"))
+        if t == REQ:
+            rid, = struct.unpack_from(">I", p, 0)
+            path, off = dec_str(p, 4)
+            basis, has_sig = struct.unpack_from(">QB", p, off)
+            return "REQ id=%d path=%r basis=%d sig=%d" % (rid, path, basis, has_sig)
+        if t == FILE:
+            rid, st = struct.unpack_from(">IB", p, 0)
+            if st:
+                reason, _ = dec_str(p, 5)
+                return "FILE id=%d status=%d reason=%r" % (rid, st, reason)
+            enc, size = struct.unpack_from(">BQ", p, 5)
+            return "FILE id=%d ok enc=%d size=%d" % (rid, enc, size)
+        if t == ENTRY:
+            path, off = dec_str(p, 0)
+            return "ENTRY %r %s" % (path, chr(p[off]))
+        if t == DATA:
+            return "DATA %d bytes %r" % (len(p), p[:40])
+        if t == DONE:
+            return "DONE %d" % p[0]
+    except (struct.error, IndexError):
+        return "%s (malformed, %d bytes)" % (name, len(p))
+    return "%s %d bytes" % (name, len(p))
+
+
+# ---- the peer --------------------------------------------------------------------
+
+class Peer:
+    """shelter --server on pipes; a thread turns its stdout into frames."""
+
+    def __init__(self, cwd):
+        shelter = os.environ.get("SHELTER")
+        if not shelter:
+            sys.exit("hostile.py: SHELTER is not set")
+        self.proc = subprocess.Popen([shelter, "--server"], cwd=cwd, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.frames = queue.Queue()
+        self.log = []
+        self.got = []			# every (type, payload) received
+        self.stderr = b""
+        self.broken = False
+        self.sent_done = False
+        self.deadline = time.monotonic() + TIMEOUT
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_err, daemon=True).start()
+
+    def _read(self):
+        out = self.proc.stdout
+        while True:
+            h = out.read(5)
+            if len(h) < 5:
+                self.frames.put(("eof", h))
+                return
+            t, n = struct.unpack(">BI", h)
+            if n > MAX_FRAME:
+                self.frames.put(("bad", h))
+                return
+            p = out.read(n)
+            if len(p) < n:
+                self.frames.put(("eof", h + p))
+                return
+            self.frames.put((t, p))
+
+    def _read_err(self):
+        self.stderr = self.proc.stderr.read()
+
+    def note(self, line):
+        self.log.append(line)
+
+    def send_raw(self, data, what=None):
+        self.note("> " + (what or "raw %r" % data[:60]))
+        if self.broken:
+            return
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.broken = True
+            self.note("  (the server closed its input)")
+
+    def send(self, t, payload=b""):
+        if t == DONE:
+            self.sent_done = True
+        self.send_raw(frame(t, payload), describe(t, payload))
+
+    def close(self):
+        self.note("> close")
+        try:
+            self.proc.stdin.close()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def recv(self):
+        """The next frame as (type, payload); ("eof", rest) at the end; None on timeout."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            f = self.frames.get(timeout=left)
+        except queue.Empty:
+            return None
+        t, p = f
+        if t == "eof":
+            self.note("< EOF" + (" after %d stray bytes" % len(p) if p else ""))
+        elif t == "bad":
+            self.note("< frame header claiming more than %d bytes: %r" % (MAX_FRAME, p))
+        else:
+            self.got.append(f)
+            self.note("< " + describe(t, p))
+        return f
+
+    def expect(self, *types):
+        """Read until a frame of one of TYPES; None when the server ends or hangs first."""
+        while True:
+            f = self.recv()
+            if f is None or f[0] in ("eof", "bad"):
+                return None
+            if f[0] in types:
+                return f
+
+    def drain(self):
+        """Play along until the server closes: answer REQ as vanished, DONE with DONE."""
+        while True:
+            f = self.recv()
+            if f is None or f[0] in ("eof", "bad"):
+                return
+            t, p = f
+            if t == REQ:
+                rid, = struct.unpack_from(">I", p, 0)
+                self.send(FILE, file_status(rid, 1, "vanished"))
+            elif t == DONE and not self.sent_done:
+                self.send(DONE, done(0))
+            elif t == READY:
+                pass
+
+    def finish(self):
+        """Wait for the exit; returns the code, or None after a hang."""
+        self.drain()
+        self.close()
+        left = max(0.1, self.deadline - time.monotonic())
+        try:
+            code = self.proc.wait(timeout=left)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+        time.sleep(0.05)
+        return code
+
+    def errors(self):
+        """Texts of MSG kind 0 and ERROR frames."""
+        out = []
+        for t, p in self.got:
+            if t in (MSG, ERROR):
+                try:
+                    text, _ = dec_str(p, 1)
+                except struct.error:
+                    continue
+                if t == ERROR or p[0] == 0:
+                    out.append(text.decode("utf-8", "replace"))
+        return out
+
+
+# ---- common openings ---------------------------------------------------------------
+
+def handshake(peer, role, root, **kw):
+    """HELLO both ways, START, READY. True when the server is ready."""
+    peer.send(HELLO, hello())
+    peer.send(START, start(role, root, **kw))
+    if not peer.expect(HELLO):
+        return False
+    return peer.expect(READY) is not None
+
+
+def as_sender(peer, root, entries, end=True, **kw):
+    """Server = receiver. Send the listing ENTRIES (payloads), then END_LIST."""
+    if not handshake(peer, ROLE_RECEIVER, root, **kw):
+        return False
+    for e in entries:
+        peer.send(ENTRY, e)
+    if end:
+        peer.send(END_LIST, u64(len(entries)))
+    return True
+
+
+def one_file(peer, root, size=10, name="file"):
+    """List one file; return its REQ id (or None)."""
+    if not as_sender(peer, root, [entry(name, "f", size=size)]):
+        return None
+    f = peer.expect(REQ)
+    if not f:
+        return None
+    return struct.unpack_from(">I", f[1], 0)[0]
+
+
+# ---- cases: a hostile sender (the server receives) ------------------------------------
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__.replace("_", "-")] = fn
+    return fn
+
+
+def bad_entry_path(path):
+    def run(peer, root, args):
+        as_sender(peer, root, [entry(path, "f", size=3)])
+    return run
+
+
+for _name, _path in [("path-dotdot", b"../escape"), ("path-abs", b"/abs"),
+                     ("path-dotdot-inner", b"a/../../x"), ("path-double-slash", b"a//b"),
+                     ("path-dot", b"a/./b"), ("path-empty", b""), ("path-nul", b"a\0b"),
+                     ("path-long-name", b"n" * 256), ("path-trailing-slash", b"a/"),
+                     ("path-too-long", b"/".join([b"p" * 200] * 21)),
+                     ("path-shelter", b".shelter")]:
+    CASES[_name] = bad_entry_path(_path)
+
+
+@case
+def good_file(peer, root, args):
+    """Control: a well-formed pass that writes DEST/file."""
+    content = (args[0] if args else "hello, shelter\n").encode()
+    rid = one_file(peer, root, size=len(content))
+    if rid is None:
+        return
+    peer.send(FILE, file_ok(rid, len(content)))
+    if content:
+        peer.send(DATA, content)
+    peer.send(FILE_END, file_end(xxh128(content), literal=len(content)))
+
+
+@case
+def good_tree(peer, root, args):
+    """Control: a directory, a file in it, a symlink to the outside (created, never followed)."""
+    target = args[0] if args else "/tmp"
+    content = b"0123456789"
+    if not as_sender(peer, root, [entry("d", "d"), entry("d/f", "f", size=len(content)),
+                                  entry("d/link", "l", target=target)]):
+        return
+    f = peer.expect(REQ)
+    if f:
+        rid = struct.unpack_from(">I", f[1], 0)[0]
+        peer.send(FILE, file_ok(rid, len(content)))
+        peer.send(DATA, content)
+        peer.send(FILE_END, file_end(xxh128(content), literal=len(content)))
+
+
+@case
+def duplicate_entry(peer, root, args):
+    as_sender(peer, root, [entry("x", "f", size=1), entry("x", "f", size=1)])
+
+
+@case
+def duplicate_dir(peer, root, args):
+    as_sender(peer, root, [entry("d", "d"), entry("d", "d")])
+
+
+@case
+def out_of_order(peer, root, args):
+    as_sender(peer, root, [entry("b", "f", size=1), entry("a", "f", size=1)])
+
+
+@case
+def out_of_order_subtree(peer, root, args):
+    # "a-b" sorts after "a/z": a directory's contents come right after it.
+    as_sender(peer, root, [entry("a", "d"), entry("a-b", "f"), entry("a/z", "f")])
+
+
+@case
+def orphan(peer, root, args):
+    as_sender(peer, root, [entry("a/b", "f", size=1)])
+
+
+@case
+def orphan_closed_dir(peer, root, args):
+    # "a" was listed, but "b" closed it: "a/x" can no longer come.
+    as_sender(peer, root, [entry("a", "d"), entry("b", "d"), entry("b/x", "f")])
+    # (not in order either; both are protocol errors)
+
+
+@case
+def parent_is_file(peer, root, args):
+    as_sender(peer, root, [entry("a", "f", size=1), entry("a/b", "f", size=1)])
+
+
+@case
+def through_symlink(peer, root, args):
+    """A symlink to the outside, then entries and file data below it."""
+    target = args[0]
+    if not as_sender(peer, root, [entry("link", "l", target=target),
+                                  entry("link/x", "f", size=10)], end=False):
+        return
+    peer.send(END_LIST, u64(2))
+    f = peer.expect(REQ)
+    if f:
+        rid = struct.unpack_from(">I", f[1], 0)[0]
+        peer.send(FILE, file_ok(rid, 10))
+        peer.send(DATA, b"0123456789")
+        peer.send(FILE_END, file_end(xxh128(b"0123456789"), literal=10))
+
+
+@case
+def through_symlink_dir(peer, root, args):
+    """DEST already has link -> outside; the listing says link is a directory with a file."""
+    content = b"0123456789"
+    if not as_sender(peer, root, [entry("link", "d"), entry("link/x", "f", size=len(content))]):
+        return
+    f = peer.expect(REQ)
+    if f:
+        rid = struct.unpack_from(">I", f[1], 0)[0]
+        peer.send(FILE, file_ok(rid, len(content)))
+        peer.send(DATA, content)
+        peer.send(FILE_END, file_end(xxh128(content), literal=len(content)))
+
+
+@case
+def over_symlink_file(peer, root, args):
+    """DEST already has x -> a file outside; the listing says x is a regular file."""
+    content = b"0123456789"
+    rid = one_file(peer, root, size=len(content), name="x")
+    if rid is None:
+        return
+    peer.send(FILE, file_ok(rid, len(content)))
+    peer.send(DATA, content)
+    peer.send(FILE_END, file_end(xxh128(content), literal=len(content)))
+
+
+@case
+def huge_frame(peer, root, args):
+    if as_sender(peer, root, [], end=False):
+        peer.send_raw(u8(ENTRY) + u32(0xffffffff) + b"x" * 64, "ENTRY header claiming 0xffffffff bytes")
+
+
+@case
+def frame_over_limit(peer, root, args):
+    if as_sender(peer, root, [], end=False):
+        peer.send_raw(u8(DATA) + u32(MAX_FRAME + 1) + b"x" * 64, "DATA header claiming MAX_FRAME+1")
+
+
+@case
+def truncated_frame(peer, root, args):
+    if as_sender(peer, root, [], end=False):
+        e = entry("x", "f", size=1)
+        peer.send_raw(frame(ENTRY, e)[:-5], "ENTRY cut 5 bytes short")
+        peer.close()
+
+
+@case
+def unknown_frame_type(peer, root, args):
+    if as_sender(peer, root, [], end=False):
+        peer.send(99, b"abc")
+
+
+@case
+def entry_after_end(peer, root, args):
+    if as_sender(peer, root, [entry("a", "d")]):
+        peer.send(ENTRY, entry("b", "d"))
+
+
+@case
+def end_list_twice(peer, root, args):
+    if as_sender(peer, root, [entry("a", "d")]):
+        peer.send(END_LIST, u64(1))
+
+
+@case
+def bad_file_id(peer, root, args):
+    rid = one_file(peer, root)
+    if rid is not None:
+        peer.send(FILE, file_ok(rid + 1, 10))
+        peer.send(DATA, b"0123456789")
+        peer.send(FILE_END, file_end(xxh128(b"0123456789"), literal=10))
+
+
+@case
+def data_too_long(peer, root, args):
+    rid = one_file(peer, root)
+    if rid is not None:
+        content = b"01234567890123456789"
+        peer.send(FILE, file_ok(rid, 10))
+        peer.send(DATA, content)
+        peer.send(FILE_END, file_end(xxh128(content), literal=20))
+
+
+@case
+def data_too_long_split(peer, root, args):
+    rid = one_file(peer, root)
+    if rid is not None:
+        peer.send(FILE, file_ok(rid, 10))
+        peer.send(DATA, b"0123456789")
+        peer.send(DATA, b"0")
+        peer.send(FILE_END, file_end(xxh128(b"01234567890"), literal=11))
+
+
+@case
+def data_too_short(peer, root, args):
+    rid = one_file(peer, root)
+    if rid is not None:
+        peer.send(FILE, file_ok(rid, 10))
+        peer.send(DATA, b"01234")
+        peer.send(FILE_END, file_end(xxh128(b"01234"), literal=5))
+
+
+@case
+def bad_hash(peer, root, args):
+    rid = one_file(peer, root)
+    if rid is not None:
+        peer.send(FILE, file_ok(rid, 10))
+        peer.send(DATA, b"0123456789")
+        peer.send(FILE_END, file_end(b"\x42" * 16, literal=10))
+
+
+@case
+def data_before_file(peer, root, args):
+    rid = one_file(peer, root)
+    if rid is not None:
+        peer.send(DATA, b"0123456789")
+
+
+@case
+def empty_data(peer, root, args):
+    rid = one_file(peer, root)
+    if rid is not None:
+        peer.send(FILE, file_ok(rid, 10))
+        peer.send(DATA, b"")
+
+
+@case
+def unrequested_file(peer, root, args):
+    if as_sender(peer, root, []):
+        peer.send(FILE, file_ok(1, 10))
+
+
+@case
+def delta_for_whole(peer, root, args):
+    rid = one_file(peer, root)
+    if rid is not None:
+        peer.send(FILE, file_ok(rid, 10, encoding=1))
+        peer.send(DATA, b"rs\x026" + b"\x00" * 6)
+        peer.send(FILE_END, file_end(xxh128(b"0123456789"), literal=10))
+
+
+@case
+def file_end_without_file(peer, root, args):
+    rid = one_file(peer, root)
+    if rid is not None:
+        peer.send(FILE_END, file_end(xxh128(b""), literal=0))
+
+
+@case
+def done_early(peer, root, args):
+    if as_sender(peer, root, [entry("a", "d")], end=False):
+        peer.send(DONE, done(0))
+
+
+@case
+def error_with_escapes(peer, root, args):
+    """An ERROR whose text holds a terminal escape: the server must not print it."""
+    if as_sender(peer, root, [], end=False):
+        peer.send(ERROR, u8(12) + s(b"sender failed \x1b]0;pwned\x07\x1b[2J"))
+
+
+# ---- cases: the handshake ----------------------------------------------------------------
+
+@case
+def version_range(peer, root, args):
+    peer.send(HELLO, hello(2, 5))
+    peer.send(START, start(ROLE_RECEIVER, root))
+
+
+@case
+def version_empty_range(peer, root, args):
+    peer.send(HELLO, hello(1, 0))
+    peer.send(START, start(ROLE_RECEIVER, root))
+
+
+@case
+def banner(peer, root, args):
+    """An ssh login banner where HELLO should be, the channel left open."""
+    peer.send_raw(b"SSH-2.0-OpenSSH_9.6 banner\r\nWelcome to host\r\n", "an ssh banner")
+
+
+@case
+def banner_eof(peer, root, args):
+    peer.send_raw(b"Welcome!\n", "a shell's greeting")
+    peer.close()
+
+
+@case
+def bad_magic(peer, root, args):
+    peer.send(HELLO, b"SHLX" + hello()[4:])
+    peer.send(START, start(ROLE_RECEIVER, root))
+
+
+@case
+def start_first(peer, root, args):
+    peer.send(START, start(ROLE_RECEIVER, root))
+
+
+@case
+def start_bad_role(peer, root, args):
+    peer.send(HELLO, hello())
+    peer.send(START, start(3, root))
+
+
+@case
+def start_bad_flags(peer, root, args):
+    peer.send(HELLO, hello())
+    peer.send(START, start(ROLE_RECEIVER, root, flags=0x100))
+
+
+@case
+def start_huge_count(peer, root, args):
+    peer.send(HELLO, hello())
+    peer.send(START, u8(ROLE_RECEIVER) + u32(0) + u8(1) + s(root) + u32(0xffffffff) + s(b"x"))
+
+
+@case
+def eof_after_hello(peer, root, args):
+    peer.send(HELLO, hello())
+    peer.close()
+
+
+# ---- cases: a hostile receiver (the server sends) -----------------------------------------
+
+def sig_block(basis):
+    """The block length rs_sig_args picks: sqrt(basis) rounded down to 128, at least 256."""
+    if basis <= 256 * 256:
+        return 256
+    return max(256, int(basis ** 0.5) & ~127)
+
+
+def sig_header(basis):
+    """RS_RK_BLAKE2_SIG_MAGIC, block length, 32-byte strong sums."""
+    return u32(0x72730147) + u32(sig_block(basis)) + u32(32)
+
+
+def as_receiver(peer, root):
+    """Server = sender: handshake, then read its listing up to END_LIST."""
+    if not handshake(peer, ROLE_SENDER, root):
+        return False
+    return peer.expect(END_LIST) is not None
+
+
+@case
+def req_paths(peer, root, args):
+    """REQ each path in ARGS (whole files), read the replies, end the pass."""
+    if not as_receiver(peer, root):
+        return
+    for i, p in enumerate(args, 1):
+        peer.send(REQ, req(i, p.encode()))
+    for _ in args:
+        f = peer.expect(FILE)
+        if not f:
+            return
+        if f[1][4] == 0 and not peer.expect(FILE_END):
+            return
+    peer.send(DONE, done(0))
+
+
+@case
+def req_out_of_order(peer, root, args):
+    if as_receiver(peer, root):
+        peer.send(REQ, req(5, args[0].encode()))
+
+
+@case
+def sig_bad_header(peer, root, args):
+    """REQ with a signature for a 1000-byte basis whose header is wrong."""
+    if as_receiver(peer, root):
+        peer.send(REQ, req(1, args[0].encode(), basis=1000, has_sig=1))
+        sig = u32(0x72730136) + u32(2048) + u32(32) + b"\0" * 36	# MD4 magic
+        peer.send(SIG, sig)
+        peer.send(SIG_END, u64(len(sig)))
+
+
+@case
+def sig_too_long(peer, root, args):
+    """Far more signature bytes than a 1000-byte basis needs."""
+    if as_receiver(peer, root):
+        peer.send(REQ, req(1, args[0].encode(), basis=1000, has_sig=1))
+        peer.send(SIG, b"\0" * 100000)
+        peer.send(SIG_END, u64(100000))
+
+
+@case
+def sig_end_mismatch(peer, root, args):
+    if as_receiver(peer, root):
+        peer.send(REQ, req(1, args[0].encode(), basis=1000, has_sig=1))
+        peer.send(SIG, b"\0" * 12)
+        peer.send(SIG_END, u64(48))
+
+
+@case
+def sig_wrong_length(peer, root, args):
+    """A well-formed header for the basis size, but one block short."""
+    if as_receiver(peer, root):
+        basis = 100000
+        peer.send(REQ, req(1, args[0].encode(), basis=basis, has_sig=1))
+        n = -(-basis // sig_block(basis)) - 1
+        sig = sig_header(basis) + b"\x01" * (36 * n)
+        peer.send(SIG, sig)
+        peer.send(SIG_END, u64(len(sig)))
+
+
+@case
+def sig_huge_basis(peer, root, args):
+    if as_receiver(peer, root):
+        peer.send(REQ, req(1, args[0].encode(), basis=1 << 62, has_sig=1))
+        peer.send(SIG, b"\0" * 12)
+
+
+@case
+def sig_huge_sigend(peer, root, args):
+    if as_receiver(peer, root):
+        peer.send(REQ, req(1, args[0].encode(), basis=1000, has_sig=1))
+        peer.send(SIG_END, u64(0xffffffffffffffff))
+
+
+@case
+def req_then_eof(peer, root, args):
+    """A REQ with has_sig, then EOF in the middle of the signature."""
+    if as_receiver(peer, root):
+        peer.send(REQ, req(1, args[0].encode(), basis=1000, has_sig=1))
+        peer.send(SIG, b"\0" * 10)
+        peer.close()
+
+
+# ---- main ------------------------------------------------------------------------------------
+
+def main(argv):
+    exit_want = None
+    msgs = []
+    no_data = []
+    stderr_ok = False
+    while argv and argv[0].startswith("--"):
+        opt = argv.pop(0)
+        if opt == "--stderr-ok":
+            stderr_ok = True
+            continue
+        if not argv:
+            sys.exit("hostile.py: %s needs a value" % opt)
+        val = argv.pop(0)
+        if opt == "--exit":
+            exit_want = val
+        elif opt == "--msg":
+            msgs.append(val)
+        elif opt == "--no-data":
+            no_data.append(val.encode())
+        else:
+            print("hostile.py: unknown option %s" % opt, file=sys.stderr)
+            return 2
+    if len(argv) < 2 or argv[0] not in CASES:
+        print("usage: hostile.py [--exit N|nonzero] [--msg TEXT] [--no-data TEXT] [--stderr-ok] "
+              "CASE ROOT [ARG...]\ncases: " + " ".join(sorted(CASES)), file=sys.stderr)
+        return 2
+    name, root, args = argv[0], argv[1], argv[2:]
+
+    peer = Peer(cwd=os.getcwd())
+    CASES[name](peer, root.encode(), args)
+    code = peer.finish()
+
+    for line in peer.log:
+        print(line)
+    print("exit %s" % ("HANG (killed after %gs)" % TIMEOUT if code is None else code))
+    if peer.stderr:
+        print("stderr: %r" % peer.stderr[:2000])
+
+    bad = []
+    if code is None:
+        bad.append("the server hung")
+    elif code < 0:
+        bad.append("the server was killed by signal %d" % -code)
+    elif exit_want == "nonzero" and code == 0:
+        bad.append("the server exited 0")
+    elif exit_want not in (None, "nonzero") and code != int(exit_want):
+        bad.append("the server exited %d, expected %s" % (code, exit_want))
+    errs = peer.errors()
+    for m in msgs:
+        if not any(m in e for e in errs):
+            bad.append("no error message mentions %r" % m)
+    for t, p in peer.got:
+        if t == DATA:
+            for d in no_data:
+                if d in p:
+                    bad.append("a DATA frame carries %r" % d)
+    if peer.stderr and not stderr_ok:
+        bad.append("the server wrote to its stderr")
+    for b in bad:
+        print("FAIL: " + b)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
