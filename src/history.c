@@ -84,10 +84,14 @@ static int history_open(struct history *h)
 
 	if (h->tree_fd >= 0)
 		return 0;
+	if (h->broken)
+		return -1;
+	h->broken = 1;	/* until everything below succeeds */
 	snprintf(dir, sizeof(dir), ".shelter/history/%s", h->pass);
 	fd = mkdir_beneath(h->dest_fd, dir, 0700);
 	if (fd < 0)
-		return error("cannot create DEST/%s: %s", dir, strerror(errno));
+		return error("cannot create DEST/%s: %s (the old versions it would keep stay in "
+			     "place; make DEST/.shelter writable, or use --no-history)", dir, strerror(errno));
 	h->index_fd = openat(fd, "index", O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (h->index_fd < 0) {
 		error("cannot create DEST/%s/index: %s", dir, strerror(errno));
@@ -104,6 +108,7 @@ static int history_open(struct history *h)
 	close(fd);
 	if (h->tree_fd < 0)
 		return error("cannot create DEST/%s/tree: %s", dir, strerror(errno));
+	h->broken = 0;
 	return 0;
 }
 

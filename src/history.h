@@ -21,6 +21,7 @@ struct history {
 	int index_fd;
 	char *last_dir;		/* cache of the last tree subdirectory */
 	int last_dir_fd;
+	int broken;		/* DEST/.shelter could not be written: said once */
 };
 
 #define HIST_CHANGED 0

@@ -110,7 +110,7 @@ int main(int argc, const char **argv)
 			exclude_free(o.excludes);
 			return EXIT_OK;
 		case O_VERSION:
-			printf("shelter %s (protocol 1; librsync %s, xxHash %s)\n", PACKAGE_VERSION,
+			printf("shelter %s (protocol 1; %s, xxHash %s)\n", PACKAGE_VERSION,
 			       rsx_lib_version(), hash_lib_version());
 			poptFreeContext(pc);
 			exclude_free(o.excludes);

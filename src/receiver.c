@@ -152,6 +152,12 @@ static void partial(struct receiver *r)
 	r->code = exit_worse(r->code, EXIT_PARTIAL);
 }
 
+/* History could not be written: what it would keep stays in place. */
+static void hist_failed(struct receiver *r)
+{
+	r->code = exit_worse(r->code, EXIT_DEST_IO);
+}
+
 /* ---- small helpers ------------------------------------------------------ */
 
 static void q_push(struct queue *q, struct want *w)
@@ -338,7 +344,7 @@ static int remove_entry(struct receiver *r, const struct entry *d, const struct 
 	if (d->type == 'f' && r->hist.enabled && hash_dest(dirfd, base, h) == 0)
 		hp = h;
 	if (history_keep(&r->hist, dirfd, base, d->path, st, hp, d->target, HIST_DELETED)) {
-		partial(r);
+		hist_failed(r);
 		return -1;
 	}
 	dirty(r, dirfd);
@@ -370,7 +376,7 @@ static void dest_only(struct receiver *r)
 		/* Its contents come next in the scan; the directory goes at the end. */
 		dl_add(&r->rm, d->path, NULL);
 		if (!r->dry && history_note_dir(&r->hist, d->path, &r->dst))
-			partial(r);
+			hist_failed(r);
 		return;
 	}
 	remove_entry(r, d, &r->dst, 0);
@@ -412,7 +418,11 @@ static void make_link(struct receiver *r, const struct entry *s, const struct st
 		report_item("cL+++++++++", s->path, 0, s->target);
 		r->st.created++;
 	} else {
-		report_item("cLc........", s->path, 0, s->target);
+		char code[12];
+
+		meta_code(code, 'l', s, old, r->is_root, 1);
+		code[2] = 'c';
+		report_item(code, s->path, 0, s->target);
 	}
 	if (r->dry)
 		return;
@@ -430,7 +440,7 @@ static void make_link(struct receiver *r, const struct entry *s, const struct st
 	if (old && history_keep(&r->hist, dirfd, base, s->path, old, NULL, old_target,
 				HIST_CHANGED)) {
 		unlinkat(dirfd, tmp, 0);
-		partial(r);
+		hist_failed(r);
 		return;
 	}
 	if (renameat(dirfd, tmp, dirfd, base) < 0) {
@@ -522,7 +532,6 @@ static void both(struct receiver *r, const struct entry *s)
 		if (s->flags & ENTRY_DIR_UNREAD)
 			scan_skip(r->scan);	/* delete nothing below it */
 		meta_code(code, 'd', s, &r->dst, r->is_root, 0);
-		code[4] = '.';	/* directory times are set at the end, not reported */
 		if (code_changed(code))
 			report_item(code, s->path, 1, NULL);
 		dl_add(&r->fix, s->path, s);
@@ -560,6 +569,8 @@ static void both(struct receiver *r, const struct entry *s)
 		} else if (code_changed(code)) {
 			report_item(code, s->path, 0, NULL);
 			fix_meta(r, s, &r->dst);
+		} else {
+			verbose("%s is up to date", s->path);
 		}
 		break;
 	}
@@ -922,7 +933,7 @@ static void rename_ready(struct receiver *r, struct ready *rd)
 				if (history_keep(&r->hist, dirfd, base, rd->path, &now,
 						 rd->hashed ? rd->basis_hash : NULL, NULL, HIST_CHANGED)) {
 					unlinkat(dirfd, rd->tmp, 0);
-					partial(r);
+					hist_failed(r);
 					return;
 				}
 			} else {
@@ -1027,6 +1038,9 @@ static int on_file_end(struct receiver *r, const unsigned char *p, size_t n)
 			     in->w->src.path, why);
 	r->st.literal += fe.literal;
 	r->st.matched += fe.matched;
+	verbose("%s: %s, %llu literal and %llu matched bytes", in->w->src.path,
+		in->fh.encoding == ENC_DELTA ? "delta" : "whole file",
+		(unsigned long long)fe.literal, (unsigned long long)fe.matched);
 	hasher_final(in->h, got);
 	if (fe.changed) {
 		warning("%s changed while it was read; the previous version stays", in->w->src.path);

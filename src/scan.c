@@ -173,7 +173,7 @@ int scan_next(struct scan *s, struct entry *e, struct stat *stp)
 			goto skip;
 		if (fstatat(l->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno != ENOENT) {
-				warning("stat %s: %s", path, strerror(errno));
+				error("stat %s: %s", path, strerror(errno));
 				s->errors++;
 			}
 			goto skip;
@@ -209,7 +209,7 @@ int scan_next(struct scan *s, struct entry *e, struct stat *stp)
 			if (n < 0 || (size_t)n > MAX_TARGET_LEN || n == 0) {
 				if (n < 0 && errno == ENOENT)
 					goto skip;
-				warning("readlink %s: %s", path,
+				error("readlink %s: %s", path,
 					n < 0 ? strerror(errno) : "target too long");
 				s->errors++;
 				goto skip;
@@ -226,7 +226,7 @@ int scan_next(struct scan *s, struct entry *e, struct stat *stp)
 			if (fd < 0 || read_names(fd, &names, &count)) {
 				if (fd < 0 && errno == ENOENT)
 					goto skip;
-				warning("cannot read directory %s: %s", path, strerror(errno));
+				error("cannot read directory %s: %s", path, strerror(errno));
 				s->errors++;
 				s->cur.flags |= ENTRY_DIR_UNREAD;
 				if (fd >= 0)

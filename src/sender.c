@@ -115,7 +115,7 @@ static int serve(struct sender *s, const struct req *q, const struct buf *sig)
 			send_status(s, q->id, FILE_VANISHED, "vanished");
 			s->code = exit_worse(s->code, EXIT_VANISHED);
 		} else {
-			warning("cannot read %s: %s", q->path, strerror(e));
+			error("cannot read %s: %s", q->path, strerror(e));
 			send_status(s, q->id, FILE_UNREADABLE, strerror(e));
 			s->code = exit_worse(s->code, EXIT_PARTIAL);
 		}
@@ -152,7 +152,7 @@ static int serve(struct sender *s, const struct req *q, const struct buf *sig)
 			continue;
 		if (n < 0) {
 			/* The FILE header is out: end the file with a hash that cannot match. */
-			warning("read %s: %s", q->path, strerror(errno));
+			error("read %s: %s", q->path, strerror(errno));
 			s->code = exit_worse(s->code, EXIT_PARTIAL);
 			fe.changed = 1;
 			break;
@@ -328,7 +328,7 @@ static int list(struct sender *s)
 			uint64_t size;
 
 			if (fd < 0 || hash_fd(fd, e.hash, &size) < 0) {
-				warning("cannot read %s: %s", e.path, strerror(errno));
+				error("cannot read %s: %s", e.path, strerror(errno));
 				if (fd >= 0)
 					close(fd);
 				s->code = exit_worse(s->code, EXIT_PARTIAL);

@@ -30,7 +30,9 @@ t() {
 	T_COUNT=$((T_COUNT + 1))
 	local dir="$T_ROOT/$T_COUNT" out
 	mkdir -p "$dir"
-	if out=$(cd "$dir" && (set -e; eval "$2") 2>&1); then
+	# Not inside an `if`: bash would ignore set -e in the body there.
+	out=$(cd "$dir" && (set -e; eval "$2") 2>&1)
+	if [ $? = 0 ]; then
 		echo "ok $T_COUNT - $1"
 	else
 		T_FAILED=$((T_FAILED + 1))
@@ -80,6 +82,8 @@ tree_manifest() {
 
 # check_same SRC DEST: same entries, types, modes, mtimes (ns), sizes, content.
 check_same() {
+	[ -d "$1" ] || { echo "check_same: $1 is not a directory"; return 1; }
+	[ -d "$2" ] || { echo "check_same: $2 is not a directory"; return 1; }
 	tree_manifest "$1" >"$T_ROOT/m1.$$"
 	tree_manifest "$2" >"$T_ROOT/m2.$$"
 	if ! diff -u "$T_ROOT/m1.$$" "$T_ROOT/m2.$$"; then

@@ -19,9 +19,10 @@ expect_eq() {
 # mtime PATH: the mtime of PATH itself (not followed), SECONDS.NNNNNNNNN
 mtime() { stat -c %.9Y -- "$1"; }
 
-# inodes DIR: "inode path" for every entry below DIR except DIR/.shelter
+# inodes DIR: "inode ctime path" for every entry below DIR except
+# DIR/.shelter: any rewrite, chmod, chown or utimes changes it.
 inodes() {
-	(cd "$1" && find . -path ./.shelter -prune -o -mindepth 1 -printf '%i %P\n' | LC_ALL=C sort)
+	(cd "$1" && find . -path ./.shelter -prune -o -mindepth 1 -printf '%i %C@ %P\n' | LC_ALL=C sort)
 }
 
 # history_count DEST: number of pass folders under DEST/.shelter/history

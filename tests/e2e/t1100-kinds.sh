@@ -334,4 +334,14 @@ t 'a symlink already in DEST where SRC has a directory is not followed' '
 	check_same src dst
 '
 
+t 'leftover .shelter-tmp-* files in DEST are removed by the next pass' '
+	mkdir -p src/sub && printf a >src/a && printf b >src/sub/b &&
+	sh_run 0 backup src dst &&
+	printf junk >dst/.shelter-tmp-0123456789abcdef &&
+	printf junk >dst/sub/.shelter-tmp-fedcba9876543210 &&
+	sh_run 0 backup src dst &&
+	no_temp_files dst &&
+	check_same src dst
+'
+
 done_testing

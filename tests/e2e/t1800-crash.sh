@@ -18,6 +18,28 @@
 : "${CRASH_SEED:=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}"
 : "${DATA_SEED:=1800}"
 
+# t_strict TITLE BODY: lib.sh's t, except that set -e really applies. t runs
+# its body inside `if out=$(...)`, and bash ignores set -e in anything run as
+# an if condition, even after an explicit set -e in a subshell there: a body
+# then fails only when its last command fails. Here the body runs outside
+# any condition, and an ERR trap names the command that failed.
+t_strict() {
+	T_COUNT=$((T_COUNT + 1))
+	local dir="$T_ROOT/$T_COUNT" out rc
+	mkdir -p "$dir"
+	out=$(cd "$dir" && (set -eE
+		trap 'echo "failed (exit $?): $BASH_COMMAND"' ERR
+		eval "$2") 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		echo "ok $T_COUNT - $1"
+	else
+		T_FAILED=$((T_FAILED + 1))
+		echo "not ok $T_COUNT - $1"
+		printf '%s\n' "$out" | sed 's/^/# /'
+	fi
+}
+
 if ! command -v python3 >/dev/null 2>&1 || ! command -v pgrep >/dev/null 2>&1; then
 	skip 'crash campaign' 'needs python3 and pgrep'
 	done_testing
@@ -235,8 +257,8 @@ def check_crash(oldp, newp, prehistp, recordedp, dest):
                        % (show(p), {'f': 'file', 'd': 'dir', 'l': 'symlink'}.get(k, k)))
             continue
         if not any(s[0] == k and s[1] == h for s in st):
-            want = ', '.join('%s %s' % (s[0], s[1] if s[0] != 'l' else show(s[1]))
-                             for s in st)
+            want = ', '.join(sorted({'%s %s' % (s[0], s[1] if s[0] != 'l' else show(s[1]))
+                                     for s in st}))
             have = h if k != 'l' else show(h)
             bad.append('(a) %s: has %s %s, expected one of: %s' % (show(p), k, have, want))
             continue
@@ -400,6 +422,9 @@ def main():
     elif cmd == 'check-history': sys.exit(check_history(*a))
     elif cmd == 'index-check': sys.exit(index_check(*a))
     elif cmd == 'same': sys.exit(same(*a))
+    elif cmd == 'after':   # same SRC DEST, then check-history, in one process
+        r = same(a[0], a[4])
+        sys.exit(check_history(*a[1:]) or r)
     elif cmd == 'killpoints': killpoints(int(a[0]), int(a[1]), int(a[2]))
     else: sys.exit('unknown command ' + cmd)
 
@@ -462,7 +487,7 @@ same_tree() { python3 "$PY" same "$1" "$2"; }
 
 # ---- setup -----------------------------------------------------------------
 
-t 'setup: generate SRC, pass 0 and pass 1 (the old state, with history)' '
+t_strict 'setup: generate SRC, pass 0 and pass 1 (the old state, with history)' '
 	python3 "$PY" gen "$W/src" "$DATA_SEED"
 	"$SHELTER" backup "$W/src" "$W/pristine"
 	python3 "$PY" mutate1 "$W/src" "$DATA_SEED"
@@ -475,7 +500,7 @@ t 'setup: generate SRC, pass 0 and pass 1 (the old state, with history)' '
 	python3 "$PY" snap "$W/src" "$W/new.pkl"
 '
 
-t 'an uninterrupted pass 2 is exact and keeps every old version' '
+t_strict 'an uninterrupted pass 2 is exact and keeps every old version' '
 	restore "$W/scratch"
 	now_us; t0=$NOW
 	"$SHELTER" backup --stats "$W/src" "$W/scratch" >"$W/stats"
@@ -497,7 +522,7 @@ DUR_US=$(cat "$W/dur_us" 2>/dev/null || echo 2000000)
 echo "# uninterrupted pass 2: $(fmt_s "$DUR_US")s; $CRASH_POINTS kill points, CRASH_SEED=$CRASH_SEED"
 sed 's/^/#   /' "$W/stats" 2>/dev/null
 
-t 'the history index has a record for every file and symlink kept in tree/' '
+t_strict 'the history index has a record for every file and symlink kept in tree/' '
 	python3 "$PY" index-check "$W/scratch" "$W/recorded.pkl"
 '
 [ -f "$W/recorded.pkl" ] || python3 "$PY" index-check "$W/scratch" "$W/recorded.pkl" >/dev/null
@@ -508,7 +533,7 @@ rm -rf "$W/scratch"
 # crash_run POINT_US WHO: restore DEST, start pass 2, kill -9 WHO (client or
 # server) POINT_US after the start, wait for both processes, check.
 crash_run() {
-	local at=$1 who=$2 d=$W/dest t0 rem cpid spid= rc=0 i
+	local at=$1 who=$2 d=$W/dest t0 rem cpid spid= rc=0 i bad=
 	restore "$d"
 	now_us; t0=$NOW
 	"$SHELTER" backup "$W/src" "$d" >"$W/run.out" 2>"$W/run.err" &
@@ -551,28 +576,30 @@ crash_run() {
 			"($(head -c 200 "$W/run.err" | tr "\n" " "))" >>"$W/info"
 		case $rc in
 		0|10) ;;
-		*) echo "client exited $rc after its server was killed, expected 10 (or 0 when the pass was over)"
-		   cat "$W/run.err"; return 1 ;;
+		*) bad=1	# reported now, the checks below still run
+		   echo "the client exited $rc after its server was killed, expected 10" \
+			"(connection lost), or 0 if the pass was over; its stderr:"
+		   cat "$W/run.err" ;;
 		esac
 	fi
 	# (a) and (b): the state the kill left
 	python3 "$PY" check-crash "$W/old.pkl" "$W/new.pkl" "$W/prehist.pkl" \
-		"$W/recorded.pkl" "$d" >"$W/check" || { cat "$W/check"; return 1; }
+		"$W/recorded.pkl" "$d" >"$W/check" || { bad=1; tail -n +2 "$W/check"; }
 	head -1 "$W/check" >>"$W/info"
 	# (c): one re-run finishes the job
 	"$SHELTER" backup "$W/src" "$d" >"$W/rerun.out" 2>"$W/rerun.err" || {
 		echo "re-run exited $?"; cat "$W/rerun.err"; return 1; }
-	same_tree "$W/src" "$d"
-	no_temp_files "$d"
-	python3 "$PY" check-history "$W/old.pkl" "$W/new.pkl" "$W/prehist.pkl" "$d" >"$W/check" || {
-		cat "$W/check"; return 1; }
+	python3 "$PY" after "$W/src" "$W/old.pkl" "$W/new.pkl" "$W/prehist.pkl" "$d" >"$W/check" || {
+		bad=1; cat "$W/check"; }
+	no_temp_files "$d" || bad=1
+	[ -z "$bad" ]
 }
 
 i=0
 for at in $(python3 "$PY" killpoints "$CRASH_SEED" "$DUR_US" "$CRASH_POINTS"); do
 	if [ $((i % 2)) -eq 0 ]; then who=client; else who=server; fi
 	: >"$W/info"
-	t "kill $who at $(fmt_s "$at")s" "crash_run $at $who"
+	t_strict "kill $who at $(fmt_s "$at")s" "crash_run $at $who"
 	sed 's/^/#   /' "$W/info"
 	i=$((i + 1))
 done
