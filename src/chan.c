@@ -195,7 +195,7 @@ int chan_recv(struct chan *c, uint8_t *type, const unsigned char **payload,
 			}
 		}
 		if (c->eof)
-			return avail ? error("protocol error: connection closed inside a frame")
+			return avail ? error("connection to the other side lost in the middle of a frame")
 					 : error("connection to the other side lost");
 		if (!block) {
 			int r = read_some(c);

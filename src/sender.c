@@ -166,11 +166,17 @@ static int serve(struct sender *s, const struct req *q, const struct buf *sig)
 			int r = rsx_feed(job, chunk, (size_t)n, n == 0, why, sizeof(why));
 
 			if (r < 0) {
-				error("delta of %s: %s", q->path, why);
-				s->code = EXIT_INTERNAL;
+				/* A lost connection was reported by the sink already. */
+				if (s->c->eof) {
+					s->code = exit_worse(s->code, EXIT_CONNECTION);
+				} else {
+					error("delta of %s: %s", q->path, why);
+					s->code = exit_worse(s->code, EXIT_INTERNAL);
+				}
 				goto out;
 			}
 		} else if (n > 0 && data_sink(s, chunk, (size_t)n)) {
+			s->code = exit_worse(s->code, EXIT_CONNECTION);
 			goto out;
 		}
 		if (n == 0)

@@ -803,6 +803,7 @@ def sig_huge_basis(peer, root, args):
     if as_receiver(peer, root):
         peer.send(REQ, req(1, args[0].encode(), basis=1 << 62, has_sig=1))
         peer.send(SIG, b"\0" * 12)
+        peer.send(SIG_END, u64(12))
 
 
 @case
