@@ -31,7 +31,9 @@ t() {
 	local dir="$T_ROOT/$T_COUNT" out
 	mkdir -p "$dir"
 	# Not inside an `if`: bash would ignore set -e in the body there.
-	out=$(cd "$dir" && (set -e; eval "$2") 2>&1)
+	out=$(cd "$dir" && (set -eE
+		trap 'echo "failed (exit $?): $BASH_COMMAND"' ERR
+		eval "$2") 2>&1)
 	if [ $? = 0 ]; then
 		echo "ok $T_COUNT - $1"
 	else

@@ -1203,15 +1203,17 @@ START_TEST(chan_eof_inside_frame)
 	unsigned char f[FRAME_HEADER + 10] = { F_DATA, 0, 0, 0, 100 };
 	struct chan c;
 
-	/* header complete, payload short */
+	/* header complete, payload short: the peer is gone mid-frame */
 	ck_assert_int_eq(recv_raw(f, sizeof(f), 1, &c), -1);
 	ck_assert_int_eq(c.eof, 1);
-	ck_assert_msg(strstr(last_msg, "protocol error") != NULL, "message: %s", last_msg);
+	ck_assert_msg(strstr(last_msg, "lost") != NULL && strstr(last_msg, "frame") != NULL,
+		      "message: %s", last_msg);
 	chan_release(&c);
 	/* inside the header */
 	ck_assert_int_eq(recv_raw(f, 3, 1, &c), -1);
 	ck_assert_int_eq(c.eof, 1);
-	ck_assert_msg(strstr(last_msg, "protocol error") != NULL, "message: %s", last_msg);
+	ck_assert_msg(strstr(last_msg, "lost") != NULL && strstr(last_msg, "frame") != NULL,
+		      "message: %s", last_msg);
 	chan_release(&c);
 	/* a whole frame, then EOF inside the next: the first still arrives */
 	{
@@ -1233,10 +1235,11 @@ START_TEST(chan_eof_inside_frame)
 		chan_release(&c);
 		close(sv[1]);
 	}
-	/* clean EOF between frames: "connection ... lost", not a protocol error */
+	/* clean EOF between frames: "connection ... lost", no frame mentioned */
 	ck_assert_int_eq(recv_raw(f, 0, 1, &c), -1);
 	ck_assert_int_eq(c.eof, 1);
-	ck_assert_msg(strstr(last_msg, "lost") != NULL, "message: %s", last_msg);
+	ck_assert_msg(strstr(last_msg, "lost") != NULL && strstr(last_msg, "frame") == NULL,
+		      "message: %s", last_msg);
 	chan_release(&c);
 }
 END_TEST
@@ -1549,6 +1552,50 @@ START_TEST(rsx_sig_len_formula)
 }
 END_TEST
 
+/*
+ * A REQ carries any basis size up to INT64_MAX, and the sender refuses one
+ * whose signature would exceed MAX_SIG_LEN by asking rsx_sig_len. The
+ * header stores the block length in 32 bits, so whatever block length
+ * librsync picks, the signature has at least ceil(basis / (2^32 - 1))
+ * blocks: the length must never wrap to something small.
+ */
+static void sig_len_sane(uint64_t basis)
+{
+	uint64_t l = rsx_sig_len(basis), blocks = basis / 0xffffffffu + (basis % 0xffffffffu != 0);
+
+	ck_assert_msg(l >= 12 && (l - 12) % 36 == 0, "rsx_sig_len(%llu) = %llu",
+		      (unsigned long long)basis, (unsigned long long)l);
+	ck_assert_msg(blocks > (UINT64_MAX - 12) / 36 || l >= 12 + 36 * blocks,
+		      "rsx_sig_len(%llu) = %llu: fewer than %llu blocks", (unsigned long long)basis,
+		      (unsigned long long)l, (unsigned long long)blocks);
+}
+
+START_TEST(rsx_sig_len_no_wrap)
+{
+	uint64_t prev = 0;
+
+	for (int k = 0; k <= 62; k++) {
+		uint64_t basis = (uint64_t)1 << k, l = rsx_sig_len(basis);
+
+		sig_len_sane(basis);
+		sig_len_sane(basis + basis / 2);
+		ck_assert_msg(l >= prev, "rsx_sig_len(2^%d) = %llu is below rsx_sig_len(2^%d) = %llu",
+			      k, (unsigned long long)l, k - 1, (unsigned long long)prev);
+		prev = l;
+	}
+	ck_assert_uint_gt(rsx_sig_len((uint64_t)1 << 62), MAX_SIG_LEN);
+}
+END_TEST
+
+/* The largest basis size a REQ may carry: an answer, promptly (tcase timeout). */
+START_TEST(rsx_sig_len_int64_max)
+{
+	sig_len_sane((uint64_t)INT64_MAX);
+	sig_len_sane((uint64_t)INT64_MAX - 1);
+	ck_assert_uint_gt(rsx_sig_len((uint64_t)INT64_MAX), MAX_SIG_LEN);
+}
+END_TEST
+
 static Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -1593,6 +1640,13 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, rsx_patch_beyond_basis);
 	tcase_add_test(tc, rsx_sig_len_formula);
 	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rsx_limits");
+	tcase_add_checked_fixture(tc, setup_capture, teardown_capture);
+	tcase_add_test(tc, rsx_sig_len_no_wrap);
+	tcase_add_test(tc, rsx_sig_len_int64_max);
+	tcase_set_timeout(tc, 5);
 	suite_add_tcase(s, tc);
 	return s;
 }
