@@ -118,7 +118,8 @@ struct receiver {
 	size_t ndirs, capdirs;
 	char *prev;
 	int list_done;
-	uint64_t listed;
+	uint64_t listed, received;
+	struct entry root;	/* SRC's own metadata, from END_LIST */
 
 	struct queue todo, inflight;
 	uint32_t next_id;
@@ -624,6 +625,7 @@ static int on_entry(struct receiver *r, const unsigned char *p, size_t n)
 		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: ENTRY after END_LIST");
 	if (entry_decode(p, n, &s, r->checksum, why, sizeof(why)))
 		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: %s", why);
+	r->received++;
 	if (!strcmp(s.path, ".shelter") ||
 	    (r->a->ex && exclude_match(r->a->ex, s.path, s.type == 'd'))) {
 		/* Never accept anything into DEST/.shelter, nor excluded paths. */
@@ -664,12 +666,23 @@ static int on_entry(struct receiver *r, const unsigned char *p, size_t n)
 
 static int on_end_list(struct receiver *r, const unsigned char *p, size_t n)
 {
+	struct entry *root = &r->root;
 	struct rd rd;
 	uint64_t count;
 
 	rd_init(&rd, p, n);
-	if (rd_u64(&rd, &count) || rd_end(&rd) || r->list_done)
+	rd_u64(&rd, &count);
+	rd_u32(&rd, &root->mode);
+	rd_u32(&rd, &root->uid);
+	rd_u32(&rd, &root->gid);
+	rd_i64(&rd, &root->mtime_sec);
+	rd_u32(&rd, &root->mtime_nsec);
+	if (rd_end(&rd) || r->list_done || root->mode > 07777 || root->mtime_nsec >= 1000000000u)
 		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: bad END_LIST");
+	if (count != r->received)
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: END_LIST counts %llu "
+			     "entries, %llu were sent", (unsigned long long)count,
+			     (unsigned long long)r->received);
 	r->list_done = 1;
 	/* Everything left in DEST is gone from SRC. */
 	while (r->have_d) {
@@ -1058,6 +1071,26 @@ static int on_file_end(struct receiver *r, const unsigned char *p, size_t n)
 
 /* ---- the end of the pass ----------------------------------------------------- */
 
+/* DEST itself takes SRC's mode, owner and mtime, after everything in it. */
+static void finish_root(struct receiver *r)
+{
+	const struct entry *s = &r->root;
+	struct timespec ts[2] = {
+		{ .tv_nsec = UTIME_OMIT },
+		{ .tv_sec = s->mtime_sec, .tv_nsec = s->mtime_nsec },
+	};
+	int fd = r->a->root_fd;
+
+	if (fd < 0 || !r->list_done)
+		return;
+	if (r->is_root && fchown(fd, s->uid, s->gid) < 0)
+		warning("chown of DEST: %s", strerror(errno));
+	if (fchmod(fd, s->mode | S_IRWXU) < 0 || futimens(fd, ts) < 0) {
+		warning("setting the mode and mtime of DEST: %s", strerror(errno));
+		partial(r);
+	}
+}
+
 static void finish_dirs(struct receiver *r)
 {
 	size_t i;
@@ -1101,6 +1134,7 @@ static void finish_dirs(struct receiver *r)
 			set_mtime(r, dirfd, base, s);
 		s->path = NULL;
 	}
+	finish_root(r);
 }
 
 static int on_frame(struct receiver *r, uint8_t t, const unsigned char *p, size_t n)

@@ -361,8 +361,18 @@ static int list(struct sender *s)
 		s->code = exit_worse(s->code, EXIT_PARTIAL);
 	scan_close(sc);
 	if (!ret) {
+		struct stat root;
+
+		/* The root's own metadata, so DEST itself mirrors SRC (like rsync src/ dst). */
+		if (fstat(s->a->root_fd, &root) < 0)
+			memset(&root, 0, sizeof(root));
 		buf_reset(&b);
 		buf_put_u64(&b, count);
+		buf_put_u32(&b, root.st_mode & 07777);
+		buf_put_u32(&b, root.st_uid);
+		buf_put_u32(&b, root.st_gid);
+		buf_put_i64(&b, root.st_mtim.tv_sec);
+		buf_put_u32(&b, (uint32_t)root.st_mtim.tv_nsec);
 		chan_send(s->c, F_END_LIST, b.data, b.len);
 	}
 	buf_release(&b);
