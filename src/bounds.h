@@ -17,6 +17,9 @@
 #define MAX_EXCLUDES		10000u		/* patterns in START */
 #define MAX_PATTERN_LEN		4095u
 #define MAX_SIG_LEN		(64u << 20)	/* one signature, bytes */
+/* The largest basis updated by delta (its signature is 37.7 MB); a larger
+ * file is sent whole. rs_sig_args() misbehaves far above this (2^62). */
+#define MAX_DELTA_BASIS		(1ULL << 40)
 #define MAX_IN_FLIGHT		64u		/* requests the receiver keeps open */
 
 /* How much file data one DATA frame carries, and one read from disk. */

@@ -69,6 +69,7 @@ struct incoming {
 	struct hasher *h;
 	uint64_t written;
 	int failed;		/* a local write error: discard, keep reading */
+	int overflow;		/* more content than announced: reported */
 };
 
 /* A finished temporary file waiting for the batch's syncfs and its rename. */
@@ -464,7 +465,7 @@ static void want_file(struct receiver *r, const struct entry *s, int has_basis,
 	}
 	if (r->dry)
 		return;
-	r->planned += s->size;
+	r->planned = r->planned + s->size < r->planned ? UINT64_MAX : r->planned + s->size;
 	w = xmalloc(sizeof(*w));
 	memset(w, 0, sizeof(*w));
 	entry_copy(&w->src, s);
@@ -644,7 +645,8 @@ static int on_entry(struct receiver *r, const unsigned char *p, size_t n)
 	r->st.files++;
 	if (s.type == 'f') {
 		r->st.regular++;
-		r->st.total_size += s.size;
+		r->st.total_size = r->st.total_size + s.size < r->st.total_size ? UINT64_MAX
+									: r->st.total_size + s.size;
 	} else if (s.type == 'd') {
 		r->st.dirs++;
 	} else {
@@ -730,8 +732,8 @@ static void send_sig(struct receiver *r, struct want *w, struct req *q)
 	uint64_t off = 0;
 	int dirfd = parent_fd(r, w->src.path, &base), fd;
 
-	if (dirfd < 0)
-		return;
+	if (dirfd < 0 || (uint64_t)w->basis_st.st_size > MAX_DELTA_BASIS)
+		return;	/* sent whole */
 	fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    st.st_ino != w->basis_st.st_ino || st.st_size != w->basis_st.st_size) {
@@ -813,6 +815,7 @@ static int file_sink(void *arg, const void *p, size_t n)
 	struct incoming *in = &r->in;
 
 	if (n > in->fh.size - in->written) {
+		in->overflow = 1;
 		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: %s is longer than "
 			     "the %llu bytes announced", in->w->src.path,
 			     (unsigned long long)in->fh.size);
@@ -921,10 +924,12 @@ static int on_data(struct receiver *r, const unsigned char *p, size_t n)
 	if (!r->have_in || n == 0)
 		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: unexpected DATA");
 	if (r->in.job) {
-		if (rsx_feed(r->in.job, p, n, 0, why, sizeof(why)) < 0)
-			return fatal(r, r->code == EXIT_PROTOCOL ? EXIT_PROTOCOL : EXIT_PROTOCOL,
-				     "protocol error from the sender: delta for %s: %s",
+		if (rsx_feed(r->in.job, p, n, 0, why, sizeof(why)) < 0) {
+			if (r->in.overflow)
+				return -1;	/* file_sink said why */
+			return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: delta for %s: %s",
 				     r->in.w->src.path, why);
+		}
 		return 0;
 	}
 	return file_sink(r, p, n);
@@ -1047,7 +1052,7 @@ static int on_file_end(struct receiver *r, const unsigned char *p, size_t n)
 	if (!r->have_in || file_end_decode(p, n, &fe))
 		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: bad FILE_END");
 	if (in->job && rsx_feed(in->job, NULL, 0, 1, why, sizeof(why)) < 0)
-		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: delta for %s: %s",
+		return in->overflow ? -1 : fatal(r, EXIT_PROTOCOL, "protocol error from the sender: delta for %s: %s",
 			     in->w->src.path, why);
 	r->st.literal += fe.literal;
 	r->st.matched += fe.matched;

@@ -70,9 +70,10 @@ static void progress_show(const struct timespec *now)
 	double t = since(&progress_start, now);
 	double rate = t > 0 ? (double)progress_bytes / t : 0;
 
-	if (progress_total && rate > 0 && progress_bytes <= progress_total) {
-		double left = (double)(progress_total - progress_bytes) / rate;
+	double left = rate > 0 ? (double)(progress_total - progress_bytes) / rate : 0;
 
+	/* A total from the peer is only a hint: show time left when it is sane. */
+	if (progress_total && rate > 0 && progress_bytes <= progress_total && left < 360000) {
 		fprintf(stderr, "\r%10.1f / %.1f MiB %3.0f%%  %8.1f MiB/s  %3d:%02d left ",
 			(double)progress_bytes / 1048576.0, (double)progress_total / 1048576.0,
 			100.0 * (double)progress_bytes / (double)progress_total, rate / 1048576.0,

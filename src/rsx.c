@@ -75,12 +75,16 @@ uint64_t rsx_sig_len(uint64_t basis_size)
 {
 	size_t block, strong;
 
+	if (basis_size > MAX_DELTA_BASIS)
+		return UINT64_MAX;
 	sig_params(basis_size, &block, &strong);
 	return 12 + (basis_size + block - 1) / block * (4 + strong);
 }
 
 struct rsx *rsx_sig_new(uint64_t basis_size, rsx_sink_fn *sink, void *arg)
 {
+	if (basis_size > MAX_DELTA_BASIS)
+		bug("signature asked for a %llu-byte basis", (unsigned long long)basis_size);
 	struct rsx *j = rsx_alloc(sink, arg);
 	size_t block, strong;
 
@@ -104,8 +108,9 @@ struct rsx *rsx_delta_new(const unsigned char *sig, size_t siglen, uint64_t basi
 	rs_buffers_t b;
 	rs_result r;
 
-	if (basis_size > INT64_MAX) {
-		snprintf(why, whylen, "signature basis size out of range");
+	if (basis_size > MAX_DELTA_BASIS) {
+		snprintf(why, whylen, "signature basis of %llu bytes is above the delta limit",
+			 (unsigned long long)basis_size);
 		return NULL;
 	}
 	sig_params(basis_size, &block, &strong);

@@ -29,7 +29,8 @@ const char *rsx_lib_version(void);
 /* Signature of a basis of BASIS_SIZE bytes (RabinKarp + BLAKE2, 32-byte sums). */
 struct rsx *rsx_sig_new(uint64_t basis_size, rsx_sink_fn *sink, void *arg);
 
-/* Exact length of the signature rsx_sig_new makes for BASIS_SIZE. */
+/* Exact length of the signature rsx_sig_new makes for BASIS_SIZE;
+ * UINT64_MAX above MAX_DELTA_BASIS (such files are sent whole). */
 uint64_t rsx_sig_len(uint64_t basis_size);
 
 /*

@@ -33,6 +33,7 @@ struct sender {
 	uint32_t next_id;
 	int code;
 	int done;		/* DONE received */
+	int planned;		/* PLAN received */
 	struct stats peer_stats;
 	struct buf data;	/* DATA bytes not yet framed */
 };
@@ -209,7 +210,7 @@ static int read_sig(struct sender *s, const struct req *q, struct buf *sig)
 {
 	uint64_t want = rsx_sig_len(q->basis_size);
 
-	if (want > MAX_SIG_LEN)
+	if (q->basis_size > MAX_DELTA_BASIS || want > MAX_SIG_LEN)
 		return proto_fail(s, "signature would exceed the size limit");
 	for (;;) {
 		const unsigned char *p;
@@ -273,8 +274,9 @@ static int handle(struct sender *s, uint8_t t, const unsigned char *p, size_t n)
 		uint64_t bytes, files;
 
 		rd_init(&r, p, n);
-		if (rd_u64(&r, &bytes) || rd_u64(&r, &files) || rd_end(&r))
-			return proto_fail(s, "malformed PLAN");
+		if (rd_u64(&r, &bytes) || rd_u64(&r, &files) || rd_end(&r) || s->planned)
+			return proto_fail(s, "malformed or repeated PLAN");
+		s->planned = 1;
 		progress_plan(bytes);
 		return 0;
 	}

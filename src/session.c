@@ -82,7 +82,7 @@ int role_common_frame(uint8_t type, const unsigned char *p, size_t n, int *code)
 	if (type == F_ERROR) {
 		/* The peer is ending the pass; its code is kind. */
 		if (*text)
-			log_print(LOG_ERROR, text);
+			log_text(LOG_ERROR, text);
 		*code = kind ? kind : EXIT_PROTOCOL;
 		free(text);
 		return -1;
@@ -117,33 +117,55 @@ static void describe(const unsigned char *p, size_t n, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-static int recv_hello(struct chan *c)
+/*
+ * Read the peer's HELLO. Returns 0, or an exit code with the reason in WHY.
+ * The first bytes are looked at before they are trusted as a frame header:
+ * a login banner or a shell's "command not found" is text, and its
+ * "length" would be nonsense.
+ */
+static int recv_hello(struct chan *c, char *why, size_t whylen)
 {
-	char why[WHYLEN];
-	const unsigned char *p;
-	struct hello h;
-	size_t n;
+	const unsigned char *h, *p;
+	struct hello hello;
+	char seen[200], reason[256];
+	size_t avail, n;
 	uint8_t t;
 
-	if (chan_recv(c, &t, &p, &n, 1) < 0) {
-		if (c->eof && c->in.len) {
-			describe(c->in.data, c->in.len, why, sizeof(why));
-			error("the other side does not speak shelter's protocol (it sent \"%s\")", why);
-			return EXIT_PROTO_VERSION;
-		}
-		return c->eof ? EXIT_CONNECTION : EXIT_PROTO_VERSION;
+	while (c->in.len - c->in_off < FRAME_HEADER && !c->eof)
+		if (chan_wait(c, -1) < 0)
+			break;
+	h = c->in.data + c->in_off;
+	avail = c->in.len - c->in_off;
+	if (avail == 0) {
+		snprintf(why, whylen, "connection closed before the handshake");
+		return EXIT_CONNECTION;
 	}
-	if (t != F_HELLO || hello_decode(p, n, &h, why, sizeof(why))) {
-		char seen[200];
-
-		describe(p - FRAME_HEADER, n + FRAME_HEADER, seen, sizeof(seen));
-		error("the other side does not speak shelter's protocol (it sent \"%s\")", seen);
+	if (avail < FRAME_HEADER || h[0] != F_HELLO || h[1] || h[2] || h[3] || h[4] > 64) {
+		if (!c->eof)
+			chan_wait(c, 200);	/* a little more of the text, for the message */
+		describe(c->in.data + c->in_off, c->in.len - c->in_off, seen, sizeof(seen));
+		snprintf(why, whylen, "the other side does not speak shelter's protocol (it sent \"%s\")",
+			 seen);
 		return EXIT_PROTO_VERSION;
 	}
-	if (h.vmax < PROTO_VERSION_MIN || h.vmin > PROTO_VERSION_MAX) {
-		error("no protocol version in common (local %u..%u, remote %u..%u); install the same "
-		      "shelter release on both sides", PROTO_VERSION_MIN, PROTO_VERSION_MAX, h.vmin,
-		      h.vmax);
+	if (chan_recv(c, &t, &p, &n, 1) < 0) {
+		snprintf(why, whylen, "connection lost during the handshake");
+		return EXIT_CONNECTION;
+	}
+	if (n < 4 || memcmp(p, HELLO_MAGIC, 4)) {
+		describe(p - FRAME_HEADER, n + FRAME_HEADER, seen, sizeof(seen));
+		snprintf(why, whylen, "the other side does not speak shelter's protocol (it sent \"%s\")",
+			 seen);
+		return EXIT_PROTO_VERSION;
+	}
+	if (hello_decode(p, n, &hello, reason, sizeof(reason))) {
+		snprintf(why, whylen, "protocol error in the handshake: %s", reason);
+		return EXIT_PROTOCOL;
+	}
+	if (hello.vmax < PROTO_VERSION_MIN || hello.vmin > PROTO_VERSION_MAX) {
+		snprintf(why, whylen, "no protocol version in common (local %u..%u, remote %u..%u); "
+			 "install the same shelter release on both sides", PROTO_VERSION_MIN,
+			 PROTO_VERSION_MAX, hello.vmin, hello.vmax);
 		return EXIT_PROTO_VERSION;
 	}
 	return 0;
@@ -253,6 +275,7 @@ static int wait_server(pid_t pid, int code)
 
 int client_backup(const struct opts *o, const char *src, const char *dest)
 {
+	char why[WHYLEN];
 	struct start st;
 	struct role_args ra;
 	struct stats stats;
@@ -294,7 +317,9 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 	free(st.patterns);
 	chan_send(&c, F_START, b.data, b.len);
 	buf_release(&b);
-	code = recv_hello(&c);
+	code = recv_hello(&c, why, sizeof(why));
+	if (code)
+		error("%s", why);
 	if (!code) {
 		const unsigned char *p;
 		size_t n;
@@ -404,14 +429,22 @@ int server_main(int in_fd, int out_fd)
 	chan_init(&c, in_fd, out_fd);
 	log_set_sink(server_sink, &c);
 	send_hello(&c);
-	code = recv_hello(&c);
-	if (code)
-		return server_fail(&c, code, "handshake failed");
-	if (chan_recv(&c, &t, &p, &n, 1) < 0)
-		return EXIT_CONNECTION;
-	if (t != F_START || start_decode(p, n, &st, why, sizeof(why)))
-		return server_fail(&c, EXIT_PROTOCOL, "protocol error from the client: %s",
+	memset(&st, 0, sizeof(st));
+	ex = NULL;
+	code = recv_hello(&c, why, sizeof(why));
+	if (code) {
+		server_fail(&c, code, "%s", why);
+		goto out;
+	}
+	if (chan_recv(&c, &t, &p, &n, 1) < 0) {
+		code = EXIT_CONNECTION;
+		goto out;
+	}
+	if (t != F_START || start_decode(p, n, &st, why, sizeof(why))) {
+		code = server_fail(&c, EXIT_PROTOCOL, "protocol error from the client: %s",
 				   t != F_START ? "expected START" : why);
+		goto out;
+	}
 	log_verbosity = st.verbosity;
 	report_setup(!!(st.flags & OPT_ITEMIZE), st.verbosity);
 	ex = exclude_new();

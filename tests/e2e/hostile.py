@@ -14,8 +14,9 @@ frame, and checks what the server did:
     --stderr-ok       the server may write to its stderr (by default it must
                       not: a server speaks only through the protocol)
 
-Whatever the checks, a server killed by a signal, or that has not exited
-within the time limit (HOSTILE_TIMEOUT, 30 s), fails. Exit status: 0 when
+Whatever the checks, the server must end the pass by itself: one killed by
+a signal, or still running at the time limit (HOSTILE_TIMEOUT, 10 s; it is
+then killed, and the CPU time it used tells a spin from a wait), fails. Exit status: 0 when
 every check holds, 1 when one fails, 2 on a usage error.
 
 Python 3 standard library only.
@@ -35,12 +36,12 @@ MAX_FRAME = 262144
 
 HELLO, START, READY, ERROR, MSG = 1, 2, 3, 4, 5
 ENTRY, END_LIST = 10, 11
-REQ, SIG, SIG_END = 20, 21, 22
+REQ, SIG, SIG_END, PLAN = 20, 21, 22, 23
 FILE, DATA, FILE_END = 30, 31, 32
 DONE = 40
 NAMES = {HELLO: "HELLO", START: "START", READY: "READY", ERROR: "ERROR", MSG: "MSG",
          ENTRY: "ENTRY", END_LIST: "END_LIST", REQ: "REQ", SIG: "SIG", SIG_END: "SIG_END",
-         FILE: "FILE", DATA: "DATA", FILE_END: "FILE_END", DONE: "DONE"}
+         PLAN: "PLAN", FILE: "FILE", DATA: "DATA", FILE_END: "FILE_END", DONE: "DONE"}
 
 ROLE_SENDER, ROLE_RECEIVER = 1, 2
 
@@ -126,6 +127,13 @@ def file_end(hash16, literal=0, matched=0, changed=0):
 
 def done(code=0):
     return u8(code) + u64(0) * 11
+
+
+def end_list(count, mode=0o755, uid=None, gid=None, mtime=1600000000, nsec=0):
+    """END_LIST: the number of entries, then the root's own metadata."""
+    uid = os.getuid() if uid is None else uid
+    gid = os.getgid() if gid is None else gid
+    return u64(count) + u32(mode) + u32(uid) + u32(gid) + i64(mtime) + u32(nsec)
 
 
 def req(rid, path, basis=0, has_sig=0):
@@ -337,7 +345,7 @@ def as_sender(peer, root, entries, end=True, **kw):
     for e in entries:
         peer.send(ENTRY, e)
     if end:
-        peer.send(END_LIST, u64(len(entries)))
+        peer.send(END_LIST, end_list(len(entries)))
     return True
 
 
@@ -443,7 +451,7 @@ def through_symlink(peer, root, args):
     if not as_sender(peer, root, [entry("link", "l", target=target),
                                   entry("link/x", "f", size=10)], end=False):
         return
-    peer.send(END_LIST, u64(2))
+    peer.send(END_LIST, end_list(2))
     f = peer.expect(REQ)
     if f:
         rid = struct.unpack_from(">I", f[1], 0)[0]
@@ -513,7 +521,7 @@ def entry_after_end(peer, root, args):
 @case
 def end_list_twice(peer, root, args):
     if as_sender(peer, root, [entry("a", "d")]):
-        peer.send(END_LIST, u64(1))
+        peer.send(END_LIST, end_list(1))
 
 
 @case
@@ -640,6 +648,37 @@ def file_end_without_file(peer, root, args):
     rid = one_file(peer, root)
     if rid is not None:
         peer.send(FILE_END, file_end(xxh128(b""), literal=0))
+
+
+@case
+def end_list_count_low(peer, root, args):
+    if as_sender(peer, root, [entry("a", "d"), entry("b", "d")], end=False):
+        peer.send(END_LIST, end_list(1))
+
+
+@case
+def end_list_count_high(peer, root, args):
+    if as_sender(peer, root, [entry("a", "d")], end=False):
+        peer.send(END_LIST, end_list(1 << 63))
+
+
+@case
+def end_list_bad_mode(peer, root, args):
+    if as_sender(peer, root, [], end=False):
+        peer.send(END_LIST, end_list(0, mode=0o40755))
+
+
+@case
+def end_list_bad_nsec(peer, root, args):
+    if as_sender(peer, root, [], end=False):
+        peer.send(END_LIST, end_list(0, nsec=1000000000))
+
+
+@case
+def end_list_short(peer, root, args):
+    """The count alone, without the root's metadata."""
+    if as_sender(peer, root, [], end=False):
+        peer.send(END_LIST, u64(0))
 
 
 @case

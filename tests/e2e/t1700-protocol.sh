@@ -198,6 +198,11 @@ t 'a truncated frame then EOF: connection lost in the middle of a frame' '
 t 'ENTRY after END_LIST is a protocol error' 'setup && refused entry-after-end'
 t 'a second END_LIST is a protocol error' 'setup && refused end-list-twice'
 t 'DONE from the sender before the pass ended is a protocol error' 'setup && refused done-early'
+t 'END_LIST counting fewer entries than sent is a protocol error' 'setup && refused end-list-count-low'
+t 'END_LIST counting 2^63 entries is a protocol error' 'setup && refused end-list-count-high'
+t 'END_LIST with root mode bits beyond 07777 is a protocol error' 'setup && refused end-list-bad-mode'
+t 'END_LIST with root mtime nanoseconds >= 1e9 is a protocol error' 'setup && refused end-list-bad-nsec'
+t 'END_LIST without the root metadata is a protocol error' 'setup && refused end-list-short'
 
 # ---- a hostile sender: replies ---------------------------------------------------------
 
@@ -260,8 +265,8 @@ t 'HELLO with versions 2..5: "no protocol version in common", exit 2' '
 	hostile --exit 2 --msg "no protocol version in common" version-range "$PWD/case/dest" &&
 	untouched && [ ! -e case/dest/.shelter ]
 '
-t 'HELLO with an empty version range (1..0) is refused, exit 2' '
-	setup && hostile --exit 2 version-empty-range "$PWD/case/dest"
+t 'HELLO with an empty version range (1..0) is malformed: exit 12, the reason named' '
+	setup && hostile --exit 12 --msg "version range 1..0 is empty" version-empty-range "$PWD/case/dest"
 '
 t 'an ssh banner instead of HELLO: a clear error showing what was received' '
 	setup &&
