@@ -1257,14 +1257,16 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 			}
 			continue;
 		}
-		if (got < 0 || chan_wait(r.c, -1) < 0) {
-			if (!chan_has_frame(r.c)) {
-				r.code = exit_worse(r.code, r.c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL);
-				if (r.c->eof && got >= 0)
-					error("connection to the sender lost");
-				failed = 1;
-				break;
-			}
+		if (got < 0) {
+			r.code = exit_worse(r.code, r.c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL);
+			failed = 1;
+			break;
+		}
+		/* At EOF, chan_recv reports what was lost (between or inside frames). */
+		if (chan_wait(r.c, -1) < 0 && !r.c->eof) {
+			r.code = exit_worse(r.code, EXIT_CONNECTION);
+			failed = 1;
+			break;
 		}
 	}
 	if (r.have_in)

@@ -68,6 +68,23 @@ sh_run() {
 	fi
 }
 
+fail() { printf '%s\n' "$*"; return 1; }
+
+# expect_eq WANT GOT [WHAT]
+expect_eq() {
+	[ "$1" = "$2" ] && return 0
+	printf 'expected%s: [%s]\n  actual: [%s]\n' "${3:+ ($3)}" "$1" "$2"
+	return 1
+}
+
+# stat_num NAME [FILE]: the number on the --stats line "NAME: N ..." in FILE (./out)
+stat_num() {
+	local n
+	n=$(sed -n "s/^$1: \\([0-9][0-9]*\\)\\( .*\\)\\{0,1\\}\$/\\1/p" "${2:-out}")
+	[ -n "$n" ] || { echo "no \"$1\" line in --stats output:" >&2; cat "${2:-out}" >&2; return 1; }
+	printf '%s\n' "$n"
+}
+
 # tree_manifest DIR: one line per entry below DIR (not DIR/.shelter), sorted:
 # path (escaped), type, mode, mtime in ns, size (not for directories), and
 # the sha256 of a file's content or a symlink's target. One process, so a

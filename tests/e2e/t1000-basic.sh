@@ -7,15 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 
 # fail MSG: print MSG and return 1 (for `cond || fail MSG`).
-fail() { printf '%s\n' "$*"; return 1; }
-
-# expect_eq WANT GOT [WHAT]
-expect_eq() {
-	[ "$1" = "$2" ] && return 0
-	printf 'expected%s: [%s]\n  actual: [%s]\n' "${3:+ ($3)}" "$1" "$2"
-	return 1
-}
-
 # mtime PATH: the mtime of PATH itself (not followed), SECONDS.NNNNNNNNN
 mtime() { stat -c %.9Y -- "$1"; }
 

@@ -5,23 +5,6 @@
 # step fails the test whatever the harness does with `set -e`.
 . "$(dirname "$0")/lib.sh"
 
-fail() { printf '%s\n' "$*"; return 1; }
-
-# expect_eq WANT GOT [WHAT]
-expect_eq() {
-	[ "$1" = "$2" ] && return 0
-	printf 'expected%s: [%s]\n  actual: [%s]\n' "${3:+ ($3)}" "$1" "$2"
-	return 1
-}
-
-# stat_num NAME: the number on the --stats line "NAME: N ..." in ./out
-stat_num() {
-	local n
-	n=$(sed -n "s/^$1: \\([0-9][0-9]*\\)\\( .*\\)\\{0,1\\}\$/\\1/p" out)
-	[ -n "$n" ] || { echo "no \"$1\" line in --stats output:" >&2; cat out >&2; return 1; }
-	printf '%s\n' "$n"
-}
-
 # expect_ge A B WHAT / expect_le A B WHAT: numeric comparisons with a message
 expect_ge() { [ "$1" -ge "$2" ] || fail "$3: $1 < $2"; }
 expect_le() { [ "$1" -le "$2" ] || fail "$3: $1 > $2"; }

@@ -7,15 +7,6 @@
 # step fails the test whatever the harness does with `set -e`.
 . "$(dirname "$0")/lib.sh"
 
-fail() { printf '%s\n' "$*"; return 1; }
-
-# expect_eq WANT GOT [WHAT]
-expect_eq() {
-	[ "$1" = "$2" ] && return 0
-	printf 'expected%s: [%s]\n  actual: [%s]\n' "${3:+ ($3)}" "$1" "$2"
-	return 1
-}
-
 # passes DEST: the pass folder names under DEST/.shelter/history, sorted
 passes() {
 	[ -d "$1/.shelter/history" ] || return 0

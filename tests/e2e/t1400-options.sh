@@ -6,15 +6,6 @@
 # step fails the test whatever the harness does with `set -e`.
 . "$(dirname "$0")/lib.sh"
 
-fail() { printf '%s\n' "$*"; return 1; }
-
-# expect_eq WANT GOT [WHAT]
-expect_eq() {
-	[ "$1" = "$2" ] && return 0
-	printf 'expected%s: [%s]\n  actual: [%s]\n' "${3:+ ($3)}" "$1" "$2"
-	return 1
-}
-
 # snapshot DIR: everything below DIR, .shelter included: type, mode,
 # owner, mtime, size, inode, content hash or link target, path.
 snapshot() {
@@ -27,14 +18,6 @@ snapshot() {
 			esac
 			printf '%q %s %s\n' "$p" "$meta" "$h"
 		done | LC_ALL=C sort)
-}
-
-# stat_num NAME: the number on the --stats line "NAME: N ..." in ./out
-stat_num() {
-	local n
-	n=$(sed -n "s/^$1: \\([0-9][0-9]*\\)\\( .*\\)\\{0,1\\}\$/\\1/p" out)
-	[ -n "$n" ] || { echo "no \"$1\" line in --stats output:" >&2; cat out >&2; return 1; }
-	printf '%s\n' "$n"
 }
 
 # itemized: ./out without a line for the top directory itself (whether the

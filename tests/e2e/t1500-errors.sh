@@ -9,15 +9,6 @@
 # step fails the test whatever the harness does with `set -e`.
 . "$(dirname "$0")/lib.sh"
 
-fail() { printf '%s\n' "$*"; return 1; }
-
-# expect_eq WANT GOT [WHAT]
-expect_eq() {
-	[ "$1" = "$2" ] && return 0
-	printf 'expected%s: [%s]\n  actual: [%s]\n' "${3:+ ($3)}" "$1" "$2"
-	return 1
-}
-
 # listing DIR [FIND-OPTIONS]: DIR and every entry below it (.shelter too)
 # with its metadata and content hash: a fingerprint to show that nothing
 # changed. (-mindepth 1 leaves DIR itself out.)

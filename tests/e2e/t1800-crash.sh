@@ -35,41 +35,8 @@ import os, sys, stat, pickle, hashlib, random, re
 MiB = 1 << 20
 TMP_RE = re.compile(rb'^\.shelter-tmp-[0-9a-f]{16}$')
 
-def sha(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        while True:
-            b = f.read(1 << 20)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
-
-def walk(root, skip_top_shelter=True):
-    """{relpath(bytes): (kind, sha256|target|None, size)} below root."""
-    out = {}
-    def rec(d, rel):
-        with os.scandir(d) as it:
-            ents = sorted(it, key=lambda e: e.name)
-        for e in ents:
-            r = e.name if not rel else rel + b'/' + e.name
-            if skip_top_shelter and r == b'.shelter':
-                continue
-            st = os.lstat(e.path)
-            if stat.S_ISLNK(st.st_mode):
-                out[r] = ('l', os.readlink(e.path), 0)
-            elif stat.S_ISDIR(st.st_mode):
-                out[r] = ('d', None, 0)
-                rec(e.path, r)
-            elif stat.S_ISREG(st.st_mode):
-                out[r] = ('f', sha(e.path), st.st_size)
-            else:
-                out[r] = ('o', None, 0)
-    rec(os.fsencode(root), b'')
-    return out
-
-def show(p):
-    return repr(p)[2:-1]
+sys.path.insert(0, os.path.join(os.environ['TOP_SRCDIR'], 'tests', 'e2e'))
+from trees import sha, walk, show
 
 def wfile(path, data, mtime):
     with open(path, 'wb') as f:

@@ -28,41 +28,8 @@ MiB = 1 << 20
 OLD_T = 1600000000 * 10**9
 NEW_T = 1700000000 * 10**9
 
-def sha(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        while True:
-            b = f.read(1 << 20)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
-
-def walk(root, skip_top_shelter=True):
-    """{relpath(bytes): (kind, sha256|target|None, size)} below root."""
-    out = {}
-    def rec(d, rel):
-        with os.scandir(d) as it:
-            ents = sorted(it, key=lambda e: e.name)
-        for e in ents:
-            r = e.name if not rel else rel + b'/' + e.name
-            if skip_top_shelter and r == b'.shelter':
-                continue
-            st = os.lstat(e.path)
-            if stat.S_ISLNK(st.st_mode):
-                out[r] = ('l', os.readlink(e.path), 0)
-            elif stat.S_ISDIR(st.st_mode):
-                out[r] = ('d', None, 0)
-                rec(e.path, r)
-            elif stat.S_ISREG(st.st_mode):
-                out[r] = ('f', sha(e.path), st.st_size)
-            else:
-                out[r] = ('o', None, 0)
-    rec(os.fsencode(root), b'')
-    return out
-
-def show(p):
-    return repr(p)[2:-1]
+sys.path.insert(0, os.path.join(os.environ['TOP_SRCDIR'], 'tests', 'e2e'))
+from trees import sha, walk, show
 
 def J(*parts):
     return b'/'.join(p if isinstance(p, bytes) else p.encode() for p in parts)
@@ -358,9 +325,6 @@ def main():
 main()
 EOF
 
-# stat_of NAME FILE: the number on the --stats line "NAME: N ..."
-stat_of() { sed -n "s/^$1: \([0-9][0-9]*\).*/\1/p" "$2"; }
-
 t 'generate a tree of 1,000+ entries of every kind' '
 	python3 "$PY" gen "$W/src" "$DATA_SEED"
 	python3 "$PY" count "$W/src" >"$W/count1"
@@ -398,10 +362,10 @@ echo "# pass 2 --stats:"
 sed 's/^/#   /' "$W/stats2"
 
 t 'pass 2 sent deltas: matched data is most of the transferred size' '
-	total=$(stat_of "Total transferred file size" "$W/stats2")
-	lit=$(stat_of "Literal data" "$W/stats2")
-	match=$(stat_of "Matched data" "$W/stats2")
-	sent=$(stat_of "Total bytes sent" "$W/stats2")
+	total=$(stat_num "Total transferred file size" "$W/stats2")
+	lit=$(stat_num "Literal data" "$W/stats2")
+	match=$(stat_num "Matched data" "$W/stats2")
+	sent=$(stat_num "Total bytes sent" "$W/stats2")
 	echo "transferred $total, literal $lit, matched $match, sent $sent"
 	[ "$total" -ge $((100 * 1024 * 1024)) ]	# the 100 MiB file went
 	[ $((match * 10)) -ge $((total * 9)) ]		# matched >= 90%
