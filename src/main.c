@@ -97,12 +97,13 @@ int main(int argc, const char **argv)
 		case O_PROGRESS: o.progress = 1; break;
 		case O_SERVER: server = 1; break;
 		case O_EXCLUDE:
-			if (exclude_add(o.excludes, arg))
-				bad = 1;
-			break;
 		case O_EXCLUDE_FROM:
-			if (exclude_add_file(o.excludes, arg))
+			if (rc == O_EXCLUDE ? exclude_add(o.excludes, arg)
+					    : exclude_add_file(o.excludes, arg))
 				bad = 1;
+			/* popt hands over a copy of each string argument. */
+			free((void *)arg);
+			arg = NULL;
 			break;
 		case O_HELP:
 			fputs(usage_text, stdout);
