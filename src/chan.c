@@ -11,6 +11,8 @@
 #include "chan.h"
 #include "log.h"
 
+#define READ_CHUNK (64u << 10)
+
 static void set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -91,12 +93,16 @@ static int read_some(struct chan *c)
 {
 	ssize_t n;
 
-	/* Compact only now and then: a memmove per frame would cost O(n^2). */
-	if (c->in_off && (c->in_off == c->in.len || c->in.cap - c->in.len < (16u << 10))) {
+	/*
+	 * Compact only when the free space runs short, never once per frame
+	 * (that memmove would cost O(n^2)), and before growing, so the buffer
+	 * stays near one frame plus one read instead of growing with the stream.
+	 */
+	if (c->in_off && (c->in_off == c->in.len || c->in.cap - c->in.len < READ_CHUNK)) {
 		buf_consume(&c->in, c->in_off);
 		c->in_off = 0;
 	}
-	buf_grow(&c->in, 64 << 10);
+	buf_grow(&c->in, READ_CHUNK);
 	do
 		n = read(c->in_fd, c->in.data + c->in.len, c->in.cap - c->in.len);
 	while (n < 0 && errno == EINTR);
