@@ -24,6 +24,8 @@ complete -c shelter -n $backup -l exclude-from -r -F -d 'Read exclude patterns f
 complete -c shelter -n $backup -l no-history -d 'Do not keep replaced or deleted files under DEST/.shelter/'
 complete -c shelter -n $backup -l stats -d 'Print statistics at the end'
 complete -c shelter -n $backup -l progress -d 'Whole-pass progress on stderr when it is a terminal'
+complete -c shelter -n $backup -s e -l rsh -x -a '(__fish_complete_command)' -d 'Run COMMAND instead of ssh to reach the remote side'
+complete -c shelter -n $backup -l remote-cmd -r -F -d 'The shelter binary on the remote side'
 complete -c shelter -n $backup -s h -l help -d 'Print help and exit'
 # SRC and DEST: directories, while fewer than two are on the line.
 function __shelter_backup_wants_dir

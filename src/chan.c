@@ -110,6 +110,9 @@ static int read_some(struct chan *c)
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
 		c->eof = 1;
+		/* A reset is the peer going away: reported like EOF, by chan_recv. */
+		if (errno == ECONNRESET)
+			return -1;
 		return error("connection to the other side lost: read: %s", strerror(errno));
 	}
 	if (n == 0) {

@@ -14,13 +14,14 @@
 #include "hash.h"
 #include "log.h"
 #include "opts.h"
+#include "remote.h"
 #include "report.h"
 #include "rsx.h"
 #include "session.h"
 
 enum {
 	O_EXCLUDE = 1, O_EXCLUDE_FROM, O_NO_HISTORY, O_STATS, O_PROGRESS, O_HELP, O_VERSION,
-	O_SERVER, O_VERBOSE, O_QUIET, O_DRY, O_CHECKSUM, O_ITEMIZE,
+	O_SERVER, O_VERBOSE, O_QUIET, O_DRY, O_CHECKSUM, O_ITEMIZE, O_RSH, O_REMOTE_CMD,
 };
 
 static const char usage_text[] =
@@ -28,7 +29,8 @@ static const char usage_text[] =
 	"       shelter --help | --version\n"
 	"\n"
 	"Make DEST an exact mirror of the directory SRC; what a pass replaces or\n"
-	"deletes in DEST is kept under DEST/.shelter/history/.\n"
+	"deletes in DEST is kept under DEST/.shelter/history/. Either SRC or DEST\n"
+	"(not both) may be remote, as [user@]host:path, reached over ssh.\n"
 	"\n"
 	"Backup options:\n"
 	"  -n, --dry-run            show what would change, change nothing\n"
@@ -41,12 +43,32 @@ static const char usage_text[] =
 	"      --no-history         do not keep replaced or deleted files\n"
 	"      --stats              print transfer statistics at the end\n"
 	"      --progress           show progress on stderr (terminals only)\n"
+	"  -e, --rsh=COMMAND        run COMMAND instead of ssh to reach the remote side\n"
+	"      --remote-cmd=PATH    the shelter binary on the remote side (default: shelter)\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n"
 	"\n"
 	"Exit codes: 0 ok, 1 usage, 2 protocol version, 3 bad SRC/DEST, 10 connection,\n"
 	"11 destination I/O, 12 protocol data, 20 signal, 23 partial, 24 vanished,\n"
 	"70 internal error. See shelter(1).\n";
+
+static int is_remote(const char *arg)
+{
+	char *host, *path;
+
+	if (!remote_parse(arg, &host, &path))
+		return 0;
+	free(host);
+	free(path);
+	return 1;
+}
+
+static void opts_release(struct opts *o)
+{
+	exclude_free(o->excludes);
+	free((void *)o->rsh);
+	free((void *)o->remote_cmd);
+}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -74,6 +96,8 @@ int main(int argc, const char **argv)
 		{ "no-history", 0, POPT_ARG_NONE, NULL, O_NO_HISTORY, NULL, NULL },
 		{ "stats", 0, POPT_ARG_NONE, NULL, O_STATS, NULL, NULL },
 		{ "progress", 0, POPT_ARG_NONE, NULL, O_PROGRESS, NULL, NULL },
+		{ "rsh", 'e', POPT_ARG_STRING, &arg, O_RSH, NULL, NULL },
+		{ "remote-cmd", 0, POPT_ARG_STRING, &arg, O_REMOTE_CMD, NULL, NULL },
 		{ "help", 'h', POPT_ARG_NONE, NULL, O_HELP, NULL, NULL },
 		{ "version", 'V', POPT_ARG_NONE, NULL, O_VERSION, NULL, NULL },
 		{ "server", 0, POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN, NULL, O_SERVER, NULL, NULL },
@@ -96,6 +120,16 @@ int main(int argc, const char **argv)
 		case O_STATS: o.stats = 1; break;
 		case O_PROGRESS: o.progress = 1; break;
 		case O_SERVER: server = 1; break;
+		case O_RSH:
+			free((void *)o.rsh);
+			o.rsh = arg;
+			arg = NULL;
+			break;
+		case O_REMOTE_CMD:
+			free((void *)o.remote_cmd);
+			o.remote_cmd = arg;
+			arg = NULL;
+			break;
 		case O_EXCLUDE:
 		case O_EXCLUDE_FROM:
 			if (rc == O_EXCLUDE ? exclude_add(o.excludes, arg)
@@ -108,13 +142,13 @@ int main(int argc, const char **argv)
 		case O_HELP:
 			fputs(usage_text, stdout);
 			poptFreeContext(pc);
-			exclude_free(o.excludes);
+			opts_release(&o);
 			return EXIT_OK;
 		case O_VERSION:
 			printf("shelter %s (protocol 1; %s, xxHash %s)\n", PACKAGE_VERSION,
 			       rsx_lib_version(), hash_lib_version());
 			poptFreeContext(pc);
-			exclude_free(o.excludes);
+			opts_release(&o);
 			return EXIT_OK;
 		}
 	}
@@ -122,12 +156,12 @@ int main(int argc, const char **argv)
 		fprintf(stderr, "shelter: %s: %s\nTry 'shelter --help' for more information.\n",
 			poptBadOption(pc, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
 		poptFreeContext(pc);
-		exclude_free(o.excludes);
+		opts_release(&o);
 		return EXIT_USAGE;
 	}
 	if (bad) {
 		poptFreeContext(pc);
-		exclude_free(o.excludes);
+		opts_release(&o);
 		return EXIT_USAGE;
 	}
 	o.verbosity = quiet ? 0 : 1 + verbose_n;
@@ -141,7 +175,7 @@ int main(int argc, const char **argv)
 		nrest++;
 	if (server) {
 		poptFreeContext(pc);
-		exclude_free(o.excludes);
+		opts_release(&o);
 		if (nrest)
 			return usage_error("--server takes no arguments (got '%s')", rest[0]);
 		return server_main(0, 1);
@@ -149,17 +183,20 @@ int main(int argc, const char **argv)
 	if (nrest == 0) {
 		fputs(usage_text, stderr);
 		poptFreeContext(pc);
-		exclude_free(o.excludes);
+		opts_release(&o);
 		return EXIT_USAGE;
 	}
 	if (strcmp(rest[0], "backup")) {
 		rc = usage_error("unknown command '%s' (this release has: backup)", rest[0]);
 	} else if (nrest != 3) {
 		rc = usage_error("%s", "backup needs exactly two paths: SRC DEST");
+	} else if (is_remote(rest[1]) && is_remote(rest[2])) {
+		rc = usage_error("both SRC and DEST are remote ('%s'): one side must be local",
+				 rest[1]);
 	} else {
 		rc = client_backup(&o, rest[1], rest[2]);
 	}
 	poptFreeContext(pc);
-	exclude_free(o.excludes);
+	opts_release(&o);
 	return rc;
 }

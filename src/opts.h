@@ -22,6 +22,8 @@ struct opts {
 	int stats;			/* --stats (client only) */
 	int progress;			/* --progress (client only) */
 	struct exclude *excludes;	/* never NULL once parsed */
+	const char *rsh;		/* -e/--rsh COMMAND, or NULL for "ssh" */
+	const char *remote_cmd;		/* --remote-cmd PATH, or NULL for "shelter" */
 };
 
 #endif

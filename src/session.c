@@ -27,6 +27,7 @@
 #include "log.h"
 #include "path.h"
 #include "proto.h"
+#include "remote.h"
 #include "report.h"
 #include "role.h"
 #include "session.h"
@@ -67,6 +68,18 @@ static void signals_setup(void)
 
 /* ---- frames both roles accept ------------------------------------------------ */
 
+static const char *peer_host;
+
+/* "host: text" into OUT, which has room for both plus 3 bytes. */
+static void sprintf_host(char *out, const char *host, const char *text)
+{
+	size_t h = strlen(host), t = strlen(text);
+
+	memcpy(out, host, h);
+	memcpy(out + h, ": ", 2);
+	memcpy(out + h + 2, text, t + 1);
+}
+
 int role_common_frame(uint8_t type, const unsigned char *p, size_t n, int *code)
 {
 	uint8_t kind;
@@ -78,6 +91,14 @@ int role_common_frame(uint8_t type, const unsigned char *p, size_t n, int *code)
 		*code = EXIT_PROTOCOL;
 		error("protocol error: malformed %s frame", frame_name(type));
 		return -1;
+	}
+	if (peer_host && (type == F_ERROR || kind != LOG_OUTPUT)) {
+		/* Remote warnings and errors say where they happened. */
+		char *t = xmalloc(strlen(peer_host) + strlen(text) + 3);
+
+		sprintf_host(t, peer_host, text);
+		free(text);
+		text = t;
 	}
 	if (type == F_ERROR) {
 		/* The peer is ending the pass; its code is kind. */
@@ -173,10 +194,9 @@ static int recv_hello(struct chan *c, char *why, size_t whylen)
 
 /* ---- the client ------------------------------------------------------------------ */
 
-/* Check SRC and DEST before anything starts; fill the absolute DEST path. */
-static int check_roots(const char *src, const char *dest, char **dest_abs, int dry)
+/* SRC must be an existing directory; RSRC gets its real path. */
+static int check_src(const char *src, char *rsrc)
 {
-	char rsrc[PATH_MAX], rdest[PATH_MAX];
 	struct stat st;
 
 	if (stat(src, &st) < 0)
@@ -185,51 +205,66 @@ static int check_roots(const char *src, const char *dest, char **dest_abs, int d
 		return error("SRC %s: Not a directory (shelter backs up directories)", src), EXIT_ROOTS;
 	if (!realpath(src, rsrc))
 		return error("SRC %s: %s", src, strerror(errno)), EXIT_ROOTS;
+	return 0;
+}
+
+/* DEST is a directory or can be created (its parent exists); RDEST gets its real path. */
+static int check_dest(const char *dest, char *rdest)
+{
+	struct stat st;
+	char *copy, *slash, *name, rparent[PATH_MAX];
+	size_t len;
+	int code = 0;
+
 	if (stat(dest, &st) == 0) {
 		if (!S_ISDIR(st.st_mode))
 			return error("DEST %s exists and is not a directory; choose a directory", dest),
 			       EXIT_ROOTS;
 		if (!realpath(dest, rdest))
 			return error("DEST %s: %s", dest, strerror(errno)), EXIT_ROOTS;
-	} else if (errno == ENOENT) {
-		/* DEST will be created: its parent must exist. */
-		char *copy = xstrdup(dest), *slash, *name, rparent[PATH_MAX];
-		size_t len = strlen(copy);
-
-		while (len > 1 && copy[len - 1] == '/')
-			copy[--len] = '\0';
-		name = xstrdup(path_base(copy));
-		slash = strrchr(copy, '/');
-		if (slash == copy)
-			slash[1] = '\0';
-		else if (slash)
-			*slash = '\0';
-		if (!realpath(slash ? copy : ".", rparent)) {
-			error("DEST %s: parent directory %s: %s (create it first)", dest,
-			      slash ? copy : ".", strerror(errno));
-			free(copy);
-			free(name);
-			return EXIT_ROOTS;
-		}
-		if ((size_t)snprintf(rdest, sizeof(rdest), "%s/%s", strcmp(rparent, "/") ? rparent : "",
-				     name) >= sizeof(rdest)) {
-			error("DEST %s: path too long", dest);
-			free(copy);
-			free(name);
-			return EXIT_ROOTS;
-		}
-		free(copy);
-		free(name);
-	} else {
-		return error("DEST %s: %s", dest, strerror(errno)), EXIT_ROOTS;
+		return 0;
 	}
+	if (errno != ENOENT)
+		return error("DEST %s: %s", dest, strerror(errno)), EXIT_ROOTS;
+	/* DEST will be created: its parent must exist. */
+	copy = xstrdup(dest);
+	len = strlen(copy);
+	while (len > 1 && copy[len - 1] == '/')
+		copy[--len] = '\0';
+	name = xstrdup(path_base(copy));
+	slash = strrchr(copy, '/');
+	if (slash == copy)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	if (!realpath(slash ? copy : ".", rparent)) {
+		error("DEST %s: parent directory %s: %s (create it first)", dest, slash ? copy : ".",
+		      strerror(errno));
+		code = EXIT_ROOTS;
+	} else if ((size_t)snprintf(rdest, PATH_MAX, "%s/%s", strcmp(rparent, "/") ? rparent : "",
+				    name) >= PATH_MAX) {
+		error("DEST %s: path too long", dest);
+		code = EXIT_ROOTS;
+	}
+	free(copy);
+	free(name);
+	return code;
+}
+
+/* Both local: check both, and that neither holds the other. */
+static int check_roots(const char *src, const char *dest, char **dest_abs)
+{
+	char rsrc[PATH_MAX], rdest[PATH_MAX];
+	int code = check_src(src, rsrc);
+
+	if (code || (code = check_dest(dest, rdest)))
+		return code;
 	if (path_is_within(rsrc, rdest) || (strcmp(rsrc, "/") == 0))
 		return error("DEST %s is inside SRC %s: the backup would copy itself; choose a DEST "
 			     "outside SRC", dest, src), EXIT_ROOTS;
 	if (path_is_within(rdest, rsrc) || strcmp(rdest, "/") == 0)
 		return error("SRC %s is inside DEST %s: the backup would delete its own source; "
 			     "choose a DEST outside SRC", src, dest), EXIT_ROOTS;
-	(void)dry;
 	*dest_abs = xstrdup(rdest);
 	return 0;
 }
@@ -258,7 +293,31 @@ static int start_server(pid_t *pid)
 	return sv[0];
 }
 
-static int wait_server(pid_t pid, int code)
+/* ssh HOST REMOTE_CMD --server, or the -e command in its place. */
+static int start_remote(const struct opts *o, const char *host, pid_t *pid)
+{
+	char **words, **argv;
+	int n, fd;
+
+	words = remote_split(o->rsh ? o->rsh : "ssh", &n);
+	if (!words) {
+		error("-e/--rsh '%s': empty command or unbalanced quote", o->rsh ? o->rsh : "");
+		return -1;
+	}
+	argv = xmalloc(sizeof(char *) * ((size_t)n + 4));
+	memcpy(argv, words, sizeof(char *) * (size_t)n);
+	argv[n] = (char *)host;
+	argv[n + 1] = (char *)(o->remote_cmd ? o->remote_cmd : "shelter");
+	argv[n + 2] = (char *)"--server";
+	argv[n + 3] = NULL;
+	fd = remote_spawn(argv, pid);
+	free(argv);
+	remote_argv_free(words);
+	return fd;
+}
+
+/* Wait for the server (or ssh); explain how it ended when the pass could not start. */
+static int wait_server(pid_t pid, int code, const char *host, int started)
 {
 	int status;
 
@@ -266,49 +325,88 @@ static int wait_server(pid_t pid, int code)
 		if (errno != EINTR)
 			return code;
 	if (WIFSIGNALED(status)) {
-		error("the server process was killed by signal %d (%s)", WTERMSIG(status),
-		      strsignal(WTERMSIG(status)));
+		error("the %s process was killed by signal %d (%s)", host ? "ssh" : "server",
+		      WTERMSIG(status), strsignal(WTERMSIG(status)));
 		return exit_worse(code, EXIT_CONNECTION);
+	}
+	if (host && !started && WIFEXITED(status)) {
+		if (WEXITSTATUS(status) == 255)
+			error("ssh could not connect to %s or log in (ssh's own message is above)", host);
+		else if (WEXITSTATUS(status) == 127)
+			error("shelter is not installed on %s, or not on the remote PATH (the remote "
+			      "shell exited 127); install it there or name it with --remote-cmd", host);
+		else if (WEXITSTATUS(status))
+			error("the remote command on %s exited %d before the handshake", host,
+			      WEXITSTATUS(status));
 	}
 	return code;
 }
 
 int client_backup(const struct opts *o, const char *src, const char *dest)
 {
-	char why[WHYLEN];
+	char why[WHYLEN], *host = NULL, *rpath = NULL, *dest_abs = NULL;
+	char rlocal[PATH_MAX];
 	struct start st;
 	struct role_args ra;
 	struct stats stats;
 	struct chan c;
 	struct buf b = BUF_INIT;
-	char *dest_abs = NULL;
-	int code, fd, src_fd;
+	int code, fd, root_fd = -1, pull = 0, started = 0;
 	size_t i;
 	pid_t pid;
 
 	signals_setup();
-	code = check_roots(src, dest, &dest_abs, o->flags & OPT_DRY_RUN);
-	if (code)
-		return code;
-	src_fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (src_fd < 0) {
-		error("SRC %s: %s", src, strerror(errno));
-		free(dest_abs);
-		return EXIT_ROOTS;
+	if (remote_parse(src, &host, &rpath)) {
+		/* Pull: the server sends, this process receives into DEST. */
+		pull = 1;
+		code = check_dest(dest, rlocal);
+		if (code)
+			goto out;
+		root_fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (root_fd < 0 && errno == ENOENT && !(o->flags & OPT_DRY_RUN)) {
+			if (mkdir(dest, 0777) < 0) {
+				error("DEST %s: cannot create it: %s", dest, strerror(errno));
+				code = EXIT_DEST_IO;
+				goto out;
+			}
+			root_fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		}
+		if (root_fd < 0 && !(errno == ENOENT && (o->flags & OPT_DRY_RUN))) {
+			error("DEST %s: %s", dest, strerror(errno));
+			code = EXIT_ROOTS;
+			goto out;
+		}
+	} else if (remote_parse(dest, &host, &rpath)) {
+		code = check_src(src, rlocal);
+		if (code)
+			goto out;
+	} else {
+		code = check_roots(src, dest, &dest_abs);
+		if (code)
+			goto out;
 	}
-	fd = start_server(&pid);
+	if (!pull) {
+		root_fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (root_fd < 0) {
+			error("SRC %s: %s", src, strerror(errno));
+			code = EXIT_ROOTS;
+			goto out;
+		}
+	}
+	peer_host = host;
+	fd = host ? start_remote(o, host, &pid) : start_server(&pid);
 	if (fd < 0) {
-		free(dest_abs);
-		close(src_fd);
-		return EXIT_CONNECTION;
+		code = EXIT_CONNECTION;
+		goto out;
 	}
 	chan_init(&c, fd, fd);
 	send_hello(&c);
 	memset(&st, 0, sizeof(st));
-	st.role = ROLE_RECEIVER;
+	st.role = pull ? ROLE_SENDER : ROLE_RECEIVER;
 	st.flags = o->flags;
 	st.verbosity = (uint8_t)o->verbosity;
-	st.root = dest_abs;
+	/* An empty remote path is the remote home directory, as with rsync. */
+	st.root = host ? (*rpath ? rpath : (char *)".") : dest_abs;
 	st.npatterns = (uint32_t)exclude_count(o->excludes);
 	st.patterns = xmalloc(sizeof(char *) * (st.npatterns + 1));
 	for (i = 0; i < st.npatterns; i++)
@@ -318,14 +416,15 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 	chan_send(&c, F_START, b.data, b.len);
 	buf_release(&b);
 	code = recv_hello(&c, why, sizeof(why));
-	if (code)
-		error("%s", why);
+	if (code && !(host && code == EXIT_CONNECTION))
+		error("%s", why);	/* for ssh, wait_server says why */
 	if (!code) {
 		const unsigned char *p;
 		size_t n;
 		uint8_t t;
 		int k;
 
+		started = 1;
 		if (chan_recv(&c, &t, &p, &n, 1) < 0) {
 			code = c.eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
 		} else if (t == F_ERROR) {
@@ -339,23 +438,28 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 	if (!code) {
 		memset(&ra, 0, sizeof(ra));
 		ra.c = &c;
-		ra.root_fd = src_fd;
-		ra.root_name = src;
+		ra.root_fd = root_fd;
+		ra.root_name = pull ? dest : src;
 		ra.flags = o->flags;
 		ra.ex = o->excludes;
 		ra.in_client = 1;
 		memset(&stats, 0, sizeof(stats));
 		progress_enable(o->progress);
-		code = sender_run(&ra, &stats);
+		code = pull ? receiver_run(&ra, &stats) : sender_run(&ra, &stats);
 		progress_end();
 		if (o->stats)
 			report_stats(&stats, c.sent, c.received);
 	}
 	close(fd);
-	code = wait_server(pid, code);
+	code = wait_server(pid, code, host, started);
 	chan_release(&c);
-	close(src_fd);
+out:
+	peer_host = NULL;
+	if (root_fd >= 0)
+		close(root_fd);
 	free(dest_abs);
+	free(host);
+	free(rpath);
 	return code;
 }
 
