@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -105,7 +106,7 @@ bad:
 	return NULL;
 }
 
-int remote_spawn(char *const argv[], pid_t *pid)
+int fork_channel(pid_t *pid, int *child_fd)
 {
 	int sv[2];
 
@@ -113,6 +114,7 @@ int remote_spawn(char *const argv[], pid_t *pid)
 		error("socketpair: %s", strerror(errno));
 		return -1;
 	}
+	fflush(stdout);
 	*pid = fork();
 	if (*pid < 0) {
 		error("fork: %s", strerror(errno));
@@ -121,14 +123,25 @@ int remote_spawn(char *const argv[], pid_t *pid)
 		return -1;
 	}
 	if (*pid == 0) {
-		/* Ctrl-C is the client's to handle: it ends ssh when it exits. */
-		signal(SIGINT, SIG_IGN);
-		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0)
-			_exit(127);
-		execvp(argv[0], argv);
-		error("cannot run %s: %s", argv[0], strerror(errno));
-		_exit(127);
+		close(sv[0]);
+		*child_fd = sv[1];
+		return -2;
 	}
 	close(sv[1]);
 	return sv[0];
+}
+
+int remote_spawn(char *const argv[], pid_t *pid)
+{
+	int cfd, fd = fork_channel(pid, &cfd);
+
+	if (fd != -2)
+		return fd;
+	/* The child: Ctrl-C is the client's to handle; it ends ssh when it exits. */
+	signal(SIGINT, SIG_IGN);
+	if (dup2(cfd, 0) < 0 || dup2(cfd, 1) < 0)
+		_exit(127);
+	execvp(argv[0], argv);
+	error("cannot run %s: %s", argv[0], strerror(errno));
+	_exit(127);
 }

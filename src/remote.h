@@ -25,6 +25,13 @@ char **remote_split(const char *cmd, int *n);
 void remote_argv_free(char **argv);
 
 /*
+ * socketpair(2) + fork(2). In the parent: returns its end, *PID the child.
+ * In the child: returns -2 with *CHILD_FD the child's end. On failure: -1
+ * with an error printed.
+ */
+int fork_channel(pid_t *pid, int *child_fd);
+
+/*
  * Run ARGV with its stdin and stdout on one end of a new socketpair and its
  * stderr left as ours (ssh's prompts and errors reach the user unchanged).
  * Returns our end, with *PID set, or -1 with an error printed.

@@ -271,26 +271,11 @@ static int check_roots(const char *src, const char *dest, char **dest_abs)
 
 static int start_server(pid_t *pid)
 {
-	int sv[2];
+	int cfd, fd = fork_channel(pid, &cfd);
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		error("socketpair: %s", strerror(errno));
-		return -1;
-	}
-	*pid = fork();
-	if (*pid < 0) {
-		error("fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (*pid == 0) {
-		close(sv[0]);
-		fflush(stdout);
-		_exit(server_main(sv[1], sv[1]));
-	}
-	close(sv[1]);
-	return sv[0];
+	if (fd == -2)
+		_exit(server_main(cfd, cfd));
+	return fd;
 }
 
 /* ssh HOST REMOTE_CMD --server, or the -e command in its place. */
