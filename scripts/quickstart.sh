@@ -10,7 +10,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # Build: compiler, autotools, the three libraries. Tests: Check, python3,
 # xxhash (xxhsum), openssh (later remote tests).
 DEPS="build-essential autoconf automake pkg-config librsync-dev libpopt-dev libxxhash-dev
-      check python3 xxhash openssh-client openssh-server util-linux"
+      check python3 xxhash openssh-client openssh-server util-linux procps"
 echo "== installing: $(echo $DEPS)"
 as_root apt-get update -qq
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $DEPS >/dev/null
