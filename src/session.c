@@ -1,10 +1,11 @@
 /*
  * session.c - how a pass starts and ends, on both sides.
  *
- * The client checks the roots, forks the server over a socketpair (the
- * remote issue swaps this for ssh), sends HELLO and START, and runs the
- * sender. The server answers HELLO, opens the root START names, and runs
- * the role it is given; its messages travel back as MSG frames.
+ * The client checks its local root, starts the server (a forked child over
+ * a socketpair for two local paths, ssh for a remote one), sends HELLO and
+ * START, and runs its role: the sender for a local pass or a push, the
+ * receiver for a pull. The server answers HELLO, opens the root START names,
+ * and runs the other role; its messages travel back as MSG frames.
  */
 #include "config.h"
 
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
