@@ -85,6 +85,23 @@ stat_num() {
 	printf '%s\n' "$n"
 }
 
+# listing DIR [FIND-OPTIONS]: DIR and every entry below it (.shelter too)
+# with its metadata and content hash: a fingerprint to show that nothing
+# changed. (-mindepth 1 leaves DIR itself out.)
+listing() {
+	local d=$1
+	shift
+	(cd "$d" && find . "$@" -printf '%P\0%y %m %u:%g %T@ %s %i\0' |
+		while IFS= read -r -d '' p && IFS= read -r -d '' meta; do
+			case "$meta" in
+			f*) h=$(sha256sum <"$p" | cut -c1-16) ;;
+			l*) h=$(readlink -- "$p") ;;
+			*) h=- ;;
+			esac
+			printf '%q %s %s\n' "$p" "$meta" "$h"
+		done | LC_ALL=C sort)
+}
+
 # tree_manifest DIR: one line per entry below DIR (not DIR/.shelter), sorted:
 # path (escaped), type, mode, mtime in ns, size (not for directories), and
 # the sha256 of a file's content or a symlink's target. One process, so a

@@ -6,20 +6,6 @@
 # step fails the test whatever the harness does with `set -e`.
 . "$(dirname "$0")/lib.sh"
 
-# snapshot DIR: everything below DIR, .shelter included: type, mode,
-# owner, mtime, size, inode, content hash or link target, path.
-snapshot() {
-	(cd "$1" && find . -mindepth 1 -printf '%P\0%y %m %u:%g %T@ %s %i\0' |
-		while IFS= read -r -d '' p && IFS= read -r -d '' meta; do
-			case "$meta" in
-			f*) h=$(sha256sum <"$p" | cut -c1-16) ;;
-			l*) h=$(readlink -- "$p") ;;
-			*) h=- ;;
-			esac
-			printf '%q %s %s\n' "$p" "$meta" "$h"
-		done | LC_ALL=C sort)
-}
-
 # itemized: ./out without a line for the top directory itself (whether the
 # top directory gets an itemize line is not specified), sorted
 itemized() { grep -Ev '^.{11} \.?/?$' out | LC_ALL=C sort; }
@@ -100,10 +86,10 @@ t '--itemize-changes (long form) is -i' '
 
 t '-n changes nothing in an existing DEST and prints the -i lines of the real pass' '
 	scenario &&
-	snapshot dst >before &&
+	listing dst -mindepth 1 >before &&
 	sh_run 0 backup -n -i src dst &&
 	cp out dry_out &&
-	snapshot dst >after &&
+	listing dst -mindepth 1 >after &&
 	diff -u before after &&
 	expect_eq "" "$(find dst/.shelter -mindepth 2 2>/dev/null || :)" "history after -n" &&
 	grep -qx ">f+++++++++ a" out && grep -qx "\\*deleting   del" out && grep -qx ">f.st...... sz" out &&
@@ -124,9 +110,9 @@ t '-n -c changes nothing either' '
 	mkdir src && printf abc >src/a && touch -d @1500000000 src/a &&
 	sh_run 0 backup src dst &&
 	printf xyz >src/a && touch -d @1500000000 src/a &&
-	snapshot dst >before &&
+	listing dst -mindepth 1 >before &&
 	sh_run 0 backup -n -c -i src dst &&
-	snapshot dst >after &&
+	listing dst -mindepth 1 >after &&
 	diff -u before after &&
 	expect_eq ">fc........ a" "$(itemized)"
 '

@@ -9,23 +9,6 @@
 # step fails the test whatever the harness does with `set -e`.
 . "$(dirname "$0")/lib.sh"
 
-# listing DIR [FIND-OPTIONS]: DIR and every entry below it (.shelter too)
-# with its metadata and content hash: a fingerprint to show that nothing
-# changed. (-mindepth 1 leaves DIR itself out.)
-listing() {
-	local d=$1
-	shift
-	(cd "$d" && find . "$@" -printf '%P\0%y %m %u:%g %T@ %s %i\0' |
-		while IFS= read -r -d '' p && IFS= read -r -d '' meta; do
-			case "$meta" in
-			f*) h=$(sha256sum <"$p" | cut -c1-16) ;;
-			l*) h=$(readlink -- "$p") ;;
-			*) h=- ;;
-			esac
-			printf '%q %s %s\n' "$p" "$meta" "$h"
-		done | LC_ALL=C sort)
-}
-
 # one_error WORD...: ./err is one line "shelter: error: ..." holding every WORD
 one_error() {
 	local w

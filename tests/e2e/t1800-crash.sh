@@ -36,7 +36,7 @@ MiB = 1 << 20
 TMP_RE = re.compile(rb'^\.shelter-tmp-[0-9a-f]{16}$')
 
 sys.path.insert(0, os.path.join(os.environ['TOP_SRCDIR'], 'tests', 'e2e'))
-from trees import sha, walk, show
+from trees import sha, walk, show, unescape
 
 def wfile(path, data, mtime):
     with open(path, 'wb') as f:
@@ -145,24 +145,6 @@ def mutate2(src, seed):
     os.unlink(src + '/link-gone')
     os.rmdir(src + '/emptydir')
     os.mkdir(src + '/emptydir2')
-
-def unescape(s):
-    out = bytearray()
-    i = 0
-    while i < len(s):
-        c = s[i]
-        if c == 0x5c and i + 1 < len(s):
-            n = s[i + 1]
-            if n == 0x5c:
-                out.append(0x5c); i += 2; continue
-            if n == ord('t'):
-                out.append(9); i += 2; continue
-            if n == ord('n'):
-                out.append(10); i += 2; continue
-            if n == ord('x') and i + 3 < len(s):
-                out.append(int(s[i + 2:i + 4], 16)); i += 4; continue
-        out.append(c); i += 1
-    return bytes(out)
 
 def index_paths(path):
     """Paths recorded in a history index (a last line without LF counts)."""

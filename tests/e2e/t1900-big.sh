@@ -29,7 +29,7 @@ OLD_T = 1600000000 * 10**9
 NEW_T = 1700000000 * 10**9
 
 sys.path.insert(0, os.path.join(os.environ['TOP_SRCDIR'], 'tests', 'e2e'))
-from trees import sha, walk, show
+from trees import sha, walk, show, unescape
 
 def J(*parts):
     return b'/'.join(p if isinstance(p, bytes) else p.encode() for p in parts)
@@ -212,24 +212,6 @@ def count(root):
     print('%d entries: %d files (%d empty), %d dirs, %d symlinks, %d bytes' % (
         len(m), kinds.count('f'), sum(1 for s in m.values() if s[0] == 'f' and s[2] == 0),
         kinds.count('d'), kinds.count('l'), sum(s[2] for s in m.values())))
-
-def unescape(s):
-    out = bytearray()
-    i = 0
-    while i < len(s):
-        c = s[i]
-        if c == 0x5c and i + 1 < len(s):
-            n = s[i + 1]
-            if n == 0x5c:
-                out.append(0x5c); i += 2; continue
-            if n == ord('t'):
-                out.append(9); i += 2; continue
-            if n == ord('n'):
-                out.append(10); i += 2; continue
-            if n == ord('x') and i + 3 < len(s):
-                out.append(int(s[i + 2:i + 4], 16)); i += 4; continue
-        out.append(c); i += 1
-    return bytes(out)
 
 def xxh128(path):
     if not shutil.which('xxhsum'):

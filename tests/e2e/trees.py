@@ -40,3 +40,22 @@ def walk(root, skip_top_shelter=True):
 
 def show(p):
     return repr(p)[2:-1]
+
+def unescape(s):
+    """Undo the history index escaping (doc/history.md)."""
+    out = bytearray()
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c == 0x5c and i + 1 < len(s):
+            n = s[i + 1]
+            if n == 0x5c:
+                out.append(0x5c); i += 2; continue
+            if n == ord('t'):
+                out.append(9); i += 2; continue
+            if n == ord('n'):
+                out.append(10); i += 2; continue
+            if n == ord('x') and i + 3 < len(s):
+                out.append(int(s[i + 2:i + 4], 16)); i += 4; continue
+        out.append(c); i += 1
+    return bytes(out)
