@@ -32,6 +32,7 @@ PubkeyAuthentication yes
 PermitRootLogin prohibit-password
 AllowUsers $(id -un)
 LogLevel ERROR
+SetEnv SHLVL=1
 CFG
 		"$SSHD" -t -f "$d/sshd_config" || return 1
 		"$SSHD" -f "$d/sshd_config" -E "$d/sshd.log" || continue
