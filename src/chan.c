@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bounds.h"
 #include "chan.h"
 #include "log.h"
+#include "proto.h"
 
 #define READ_CHUNK (64u << 10)
 
@@ -21,11 +23,20 @@ static void set_nonblock(int fd)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void chan_init(struct chan *c, int in_fd, int out_fd)
 {
 	memset(c, 0, sizeof(*c));
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
+	c->last_io = now_ms();
 	set_nonblock(in_fd);
 	if (out_fd != in_fd)
 		set_nonblock(out_fd);
@@ -82,6 +93,7 @@ static int write_some(struct chan *c)
 		}
 		c->out_off += (size_t)n;
 		c->sent += (uint64_t)n;
+		c->last_io = now_ms();
 	}
 	c->out.len = 0;
 	c->out_off = 0;
@@ -121,7 +133,45 @@ static int read_some(struct chan *c)
 	}
 	c->in.len += (size_t)n;
 	c->received += (uint64_t)n;
+	c->last_io = now_ms();
 	return 1;
+}
+
+void chan_set_timeout(struct chan *c, unsigned seconds)
+{
+	c->idle_ms = (int)(seconds > MAX_TIMEOUT ? MAX_TIMEOUT : seconds) * 1000;
+	c->last_io = now_ms();
+}
+
+/*
+ * poll() that honours the idle limit when TIMEOUT_MS < 0 (wait "forever").
+ * Returns poll's result; 0 with c->timed_out set when the limit passed.
+ */
+static int idle_poll(struct chan *c, struct pollfd *p, int n, int timeout_ms)
+{
+	int r, ms;
+
+	for (;;) {
+		ms = timeout_ms;
+		if (ms < 0 && c->idle_ms) {
+			int64_t left = c->last_io + c->idle_ms - now_ms();
+
+			if (left <= 0) {
+				c->timed_out = 1;
+				c->eof = 1;
+				error("no data to or from the other side for %d seconds; giving up "
+				      "(--timeout)", c->idle_ms / 1000);
+				return 0;
+			}
+			ms = (int)left;
+		}
+		r = poll(p, (nfds_t)n, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0 && timeout_ms < 0)
+			continue;	/* the idle check above decides */
+		return r;
+	}
 }
 
 int chan_flush(struct chan *c, int block)
@@ -133,10 +183,42 @@ int chan_flush(struct chan *c, int block)
 			return -1;
 		if (!block || !chan_pending(c))
 			break;
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (idle_poll(c, &p, 1, -1) < 0)
 			return error("poll: %s", strerror(errno));
+		if (c->timed_out)
+			return -1;
 	}
 	return 0;
+}
+
+static struct chan *tick_chan;
+
+void chan_keepalive(struct chan *c)
+{
+	tick_chan = c;
+}
+
+void chan_tick(void)
+{
+	struct chan *c = tick_chan;
+	int64_t now;
+
+	if (!c || !c->idle_ms || c->eof)
+		return;
+	now = now_ms();
+	if (now - c->last_io < c->idle_ms / 4)
+		return;
+	if (!chan_pending(c))
+		chan_send(c, F_NOOP, NULL, 0);
+	while (chan_pending(c)) {
+		ssize_t n = write(c->out_fd, c->out.data + c->out_off, chan_pending(c));
+
+		if (n <= 0)
+			break;	/* full, or gone: the next real wait tells */
+		c->out_off += (size_t)n;
+		c->sent += (uint64_t)n;
+		c->last_io = now;
+	}
 }
 
 static uint32_t frame_len(const unsigned char *h)
@@ -165,11 +247,11 @@ int chan_wait(struct chan *c, int timeout_ms)
 		else
 			p[n++] = (struct pollfd){ .fd = c->out_fd, .events = POLLOUT };
 	}
-	do
-		r = poll(p, n, timeout_ms);
-	while (r < 0 && errno == EINTR);
+	r = idle_poll(c, p, n, timeout_ms);
 	if (r < 0)
 		return error("poll: %s", strerror(errno));
+	if (c->timed_out)
+		return -1;
 	if (write_some(c))
 		return -1;
 	if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {

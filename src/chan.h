@@ -28,6 +28,9 @@ struct chan {
 	size_t out_off;		/* bytes of `out` already written */
 	uint64_t sent, received;	/* bytes on the wire */
 	int eof;		/* the peer closed its end */
+	int idle_ms;		/* give up after this long without a byte moving; 0 = never */
+	int64_t last_io;	/* monotonic ms of the last byte read or written */
+	int timed_out;		/* the idle limit ended the connection (eof is set too) */
 };
 
 #define FRAME_HEADER 5
@@ -67,5 +70,22 @@ int chan_has_frame(const struct chan *c);
  * TIMEOUT_MS < 0 waits forever.
  */
 int chan_wait(struct chan *c, int timeout_ms);
+
+/*
+ * The idle limit (--timeout): when no byte moves either way for SECONDS,
+ * a wait reports the connection lost, with c->timed_out set. 0 = never.
+ */
+void chan_set_timeout(struct chan *c, unsigned seconds);
+
+/*
+ * Keepalive for long local work (hashing or copying a huge file) while the
+ * peer waits: chan_keepalive(C) names the channel of this process (NULL to
+ * stop); chan_tick(), cheap enough to call per block, queues a NOOP frame
+ * when nothing was sent for a quarter of the idle limit and writes what the
+ * socket takes without blocking. It never prints: a lost peer is reported
+ * by the next real wait.
+ */
+void chan_keepalive(struct chan *c);
+void chan_tick(void);
 
 #endif

@@ -17,6 +17,7 @@ enum exit_code {
 	EXIT_SIGNAL = 20,	/* SIGINT, SIGTERM, SIGHUP */
 	EXIT_PARTIAL = 23,	/* some files failed, the rest was done */
 	EXIT_VANISHED = 24,	/* some source files vanished */
+	EXIT_TIMEOUT = 30,	/* no data moved for --timeout seconds */
 	EXIT_INTERNAL = 70,	/* a bug */
 };
 
@@ -26,7 +27,7 @@ static inline int exit_worse(int a, int b)
 	static const int rank[] = {
 		/* higher wins */
 		[EXIT_OK] = 0, [EXIT_VANISHED] = 1, [EXIT_PARTIAL] = 2,
-		[EXIT_DEST_IO] = 3, [EXIT_CONNECTION] = 4, [EXIT_PROTOCOL] = 5,
+		[EXIT_DEST_IO] = 3, [EXIT_CONNECTION] = 4, [EXIT_TIMEOUT] = 4, [EXIT_PROTOCOL] = 5,
 		[EXIT_PROTO_VERSION] = 6, [EXIT_ROOTS] = 7, [EXIT_USAGE] = 8,
 		[EXIT_SIGNAL] = 9, [EXIT_INTERNAL] = 10,
 	};

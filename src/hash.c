@@ -11,6 +11,7 @@
 
 #include "bounds.h"
 #include "buf.h"
+#include "chan.h"
 #include "hash.h"
 
 struct hasher {
@@ -85,6 +86,7 @@ int hash_fd(int fd, unsigned char out[HASH_LEN], uint64_t *size)
 			break;
 		hasher_update(h, chunk, (size_t)n);
 		off += (uint64_t)n;
+		chan_tick();
 	}
 	hasher_final(h, out);
 	*size = off;

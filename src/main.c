@@ -4,11 +4,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <popt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "exclude.h"
 #include "exitcode.h"
 #include "hash.h"
@@ -22,6 +24,7 @@
 enum {
 	O_EXCLUDE = 1, O_EXCLUDE_FROM, O_NO_HISTORY, O_STATS, O_PROGRESS, O_HELP, O_VERSION,
 	O_SERVER, O_VERBOSE, O_QUIET, O_DRY, O_CHECKSUM, O_ITEMIZE, O_RSH, O_REMOTE_CMD,
+	O_TIMEOUT, O_RESTRICT, O_READ_ONLY,
 };
 
 static const char usage_text[] =
@@ -45,8 +48,15 @@ static const char usage_text[] =
 	"      --progress           show progress on stderr (terminals only)\n"
 	"  -e, --rsh=COMMAND        run COMMAND instead of ssh to reach the remote side\n"
 	"      --remote-cmd=PATH    the shelter binary on the remote side (default: shelter)\n"
+	"      --timeout=SECONDS    give up when no data moves for SECONDS (default 600,\n"
+	"                           0 = never)\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n"
+	"\n"
+	"Server options (for a command=\"...\" line in authorized_keys; see shelter(1)):\n"
+	"      --server             speak the protocol on stdin/stdout\n"
+	"      --restrict=DIR       take every path the client names inside DIR\n"
+	"      --read-only          refuse to be a DEST: serve pulls only\n"
 	"\n"
 	"Exit codes: 0 ok, 1 usage, 2 protocol version, 3 bad SRC/DEST, 10 connection,\n"
 	"11 destination I/O, 12 protocol data, 20 signal, 23 partial, 24 vanished,\n"
@@ -63,11 +73,33 @@ static int is_remote(const char *arg)
 	return 1;
 }
 
+/* --timeout's argument: whole seconds, 0..MAX_TIMEOUT. */
+static int parse_timeout(const char *arg, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (!*arg || *end || errno || arg[0] == '-' || v > MAX_TIMEOUT) {
+		fprintf(stderr, "shelter: --timeout '%s': not a number of seconds from 0 to %u\n"
+			"Try 'shelter --help' for more information.\n", arg, MAX_TIMEOUT);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 static void opts_release(struct opts *o)
 {
 	exclude_free(o->excludes);
 	free((void *)o->rsh);
 	free((void *)o->remote_cmd);
+}
+
+static void server_opts_release(struct server_opts *so)
+{
+	free((void *)so->restrict_dir);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -81,6 +113,7 @@ static int usage_error(const char *fmt, const char *arg)
 int main(int argc, const char **argv)
 {
 	struct opts o;
+	struct server_opts so;
 	const char *arg = NULL;
 	int server = 0, rc, verbose_n = 0, quiet = 0, bad = 0;
 	const char **rest;
@@ -98,6 +131,9 @@ int main(int argc, const char **argv)
 		{ "progress", 0, POPT_ARG_NONE, NULL, O_PROGRESS, NULL, NULL },
 		{ "rsh", 'e', POPT_ARG_STRING, &arg, O_RSH, NULL, NULL },
 		{ "remote-cmd", 0, POPT_ARG_STRING, &arg, O_REMOTE_CMD, NULL, NULL },
+		{ "timeout", 0, POPT_ARG_STRING, &arg, O_TIMEOUT, NULL, NULL },
+		{ "restrict", 0, POPT_ARG_STRING, &arg, O_RESTRICT, NULL, NULL },
+		{ "read-only", 0, POPT_ARG_NONE, NULL, O_READ_ONLY, NULL, NULL },
 		{ "help", 'h', POPT_ARG_NONE, NULL, O_HELP, NULL, NULL },
 		{ "version", 'V', POPT_ARG_NONE, NULL, O_VERSION, NULL, NULL },
 		{ "server", 0, POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN, NULL, O_SERVER, NULL, NULL },
@@ -106,7 +142,9 @@ int main(int argc, const char **argv)
 	poptContext pc;
 
 	memset(&o, 0, sizeof(o));
+	memset(&so, 0, sizeof(so));
 	o.excludes = exclude_new();
+	o.timeout = DEFAULT_TIMEOUT;
 	rsx_setup();
 	pc = poptGetContext("shelter", argc, argv, table, 0);
 	while ((rc = poptGetNextOpt(pc)) > 0) {
@@ -130,6 +168,18 @@ int main(int argc, const char **argv)
 			o.remote_cmd = arg;
 			arg = NULL;
 			break;
+		case O_TIMEOUT:
+			if (parse_timeout(arg, &o.timeout))
+				bad = 1;
+			free((void *)arg);
+			arg = NULL;
+			break;
+		case O_RESTRICT:
+			free((void *)so.restrict_dir);
+			so.restrict_dir = arg;
+			arg = NULL;
+			break;
+		case O_READ_ONLY: so.read_only = 1; break;
 		case O_EXCLUDE:
 		case O_EXCLUDE_FROM:
 			if (rc == O_EXCLUDE ? exclude_add(o.excludes, arg)
@@ -143,12 +193,14 @@ int main(int argc, const char **argv)
 			fputs(usage_text, stdout);
 			poptFreeContext(pc);
 			opts_release(&o);
+			server_opts_release(&so);
 			return EXIT_OK;
 		case O_VERSION:
 			printf("shelter %s (protocol 1; %s, xxHash %s)\n", PACKAGE_VERSION,
 			       rsx_lib_version(), hash_lib_version());
 			poptFreeContext(pc);
 			opts_release(&o);
+			server_opts_release(&so);
 			return EXIT_OK;
 		}
 	}
@@ -157,11 +209,13 @@ int main(int argc, const char **argv)
 			poptBadOption(pc, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
 		poptFreeContext(pc);
 		opts_release(&o);
+		server_opts_release(&so);
 		return EXIT_USAGE;
 	}
 	if (bad) {
 		poptFreeContext(pc);
 		opts_release(&o);
+		server_opts_release(&so);
 		return EXIT_USAGE;
 	}
 	o.verbosity = quiet ? 0 : 1 + verbose_n;
@@ -174,16 +228,31 @@ int main(int argc, const char **argv)
 	while (rest && rest[nrest])
 		nrest++;
 	if (server) {
-		poptFreeContext(pc);
 		opts_release(&o);
 		if (nrest)
-			return usage_error("--server takes no arguments (got '%s')", rest[0]);
-		return server_main(0, 1);
+			rc = usage_error("--server takes no arguments (got '%s')", rest[0]);
+		else if (so.restrict_dir && *so.restrict_dir != '/')
+			rc = usage_error("--restrict '%s': give an absolute directory", so.restrict_dir);
+		else
+			rc = server_main(0, 1, &so);
+		poptFreeContext(pc);
+		server_opts_release(&so);
+		return rc;
+	}
+	if (so.restrict_dir || so.read_only) {
+		rc = usage_error("%s is an option of the server side (shelter --server, in an "
+				 "authorized_keys command); see shelter(1)",
+				 so.restrict_dir ? "--restrict" : "--read-only");
+		poptFreeContext(pc);
+		opts_release(&o);
+		server_opts_release(&so);
+		return rc;
 	}
 	if (nrest == 0) {
 		fputs(usage_text, stderr);
 		poptFreeContext(pc);
 		opts_release(&o);
+		server_opts_release(&so);
 		return EXIT_USAGE;
 	}
 	if (strcmp(rest[0], "backup")) {
@@ -198,5 +267,6 @@ int main(int argc, const char **argv)
 	}
 	poptFreeContext(pc);
 	opts_release(&o);
+	server_opts_release(&so);
 	return rc;
 }

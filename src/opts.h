@@ -24,6 +24,13 @@ struct opts {
 	struct exclude *excludes;	/* never NULL once parsed */
 	const char *rsh;		/* -e/--rsh COMMAND, or NULL for "ssh" */
 	const char *remote_cmd;		/* --remote-cmd PATH, or NULL for "shelter" */
+	unsigned timeout;		/* --timeout seconds, 0 = none */
+};
+
+/* What a server may do (--server's own options, for authorized_keys). */
+struct server_opts {
+	const char *restrict_dir;	/* --restrict DIR: every root is inside it */
+	int read_only;			/* --read-only: refuse to receive */
 };
 
 #endif

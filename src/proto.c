@@ -20,6 +20,7 @@ const char *frame_name(uint8_t type)
 	case F_READY: return "READY";
 	case F_ERROR: return "ERROR";
 	case F_MSG: return "MSG";
+	case F_NOOP: return "NOOP";
 	case F_ENTRY: return "ENTRY";
 	case F_END_LIST: return "END_LIST";
 	case F_REQ: return "REQ";
@@ -67,6 +68,7 @@ void start_encode(struct buf *b, const struct start *s)
 	buf_put_u8(b, s->role);
 	buf_put_u32(b, s->flags);
 	buf_put_u8(b, s->verbosity);
+	buf_put_u32(b, s->timeout);
 	buf_put_str(b, s->root, strlen(s->root));
 	buf_put_u32(b, s->npatterns);
 	for (i = 0; i < s->npatterns; i++)
@@ -91,7 +93,8 @@ int start_decode(const unsigned char *p, size_t n, struct start *s, char *why, s
 
 	memset(s, 0, sizeof(*s));
 	rd_init(&r, p, n);
-	if (rd_u8(&r, &s->role) || rd_u32(&r, &s->flags) || rd_u8(&r, &s->verbosity))
+	if (rd_u8(&r, &s->role) || rd_u32(&r, &s->flags) || rd_u8(&r, &s->verbosity) ||
+	    rd_u32(&r, &s->timeout))
 		return WHY("malformed START");
 	if (s->role != ROLE_SENDER && s->role != ROLE_RECEIVER)
 		return WHY("START asks for unknown role %u", s->role);
@@ -99,6 +102,8 @@ int start_decode(const unsigned char *p, size_t n, struct start *s, char *why, s
 		return WHY("START has unknown flags 0x%x", s->flags & ~OPT_KNOWN_FLAGS);
 	if (s->verbosity > 3)
 		return WHY("START verbosity %u out of range", s->verbosity);
+	if (s->timeout > MAX_TIMEOUT)
+		return WHY("START timeout %u s out of range (limit %u)", s->timeout, MAX_TIMEOUT);
 	if (rd_cstr(&r, &s->root, 1, MAX_ROOT_LEN))
 		return WHY("START root path missing, too long or with a NUL byte");
 	if (rd_u32(&r, &count) || count > MAX_EXCLUDES) {

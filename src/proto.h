@@ -21,6 +21,7 @@ enum frame_type {
 	F_READY = 3,
 	F_ERROR = 4,
 	F_MSG = 5,
+	F_NOOP = 6,
 	F_ENTRY = 10,
 	F_END_LIST = 11,
 	F_REQ = 20,
@@ -52,6 +53,7 @@ struct start {
 	uint8_t role;		/* of the server */
 	uint32_t flags;		/* OPT_* */
 	uint8_t verbosity;
+	uint32_t timeout;	/* --timeout seconds, 0 = none */
 	char *root;
 	char **patterns;
 	uint32_t npatterns;

@@ -760,6 +760,7 @@ static void send_sig(struct receiver *r, struct want *w, struct req *q)
 			break;
 		hasher_update(h, chunk, (size_t)n);
 		off += (uint64_t)n;
+		chan_tick();
 	}
 	hasher_final(h, w->basis_hash);
 	w->hashed = 1;

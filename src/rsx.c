@@ -12,6 +12,7 @@
 #include "bounds.h"
 #include "buf.h"
 #include "log.h"
+#include "chan.h"
 #include "rsx.h"
 
 #define OUT_CHUNK (64u << 10)
@@ -171,6 +172,7 @@ static rs_result copy_cb(void *arg, rs_long_t pos, size_t *len, void **buf)
 		return RS_INPUT_ENDED;
 	}
 	*len = (size_t)n;
+	chan_tick();	/* a long copy from the basis: keep the peer waiting, not leaving */
 	return RS_DONE;
 }
 

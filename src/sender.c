@@ -184,6 +184,7 @@ static int serve(struct sender *s, const struct req *q, const struct buf *sig)
 			break;
 		off += (uint64_t)n;
 		progress_add((uint64_t)n);
+		chan_tick();
 	}
 	flush_data(s);
 	if (fstat(fd, &st2) < 0 || !same_stat(&st, &st2) || off != fh.size)

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "bounds.h"
 #include "chan.h"
 #include "exclude.h"
@@ -85,6 +86,14 @@ int role_common_frame(uint8_t type, const unsigned char *p, size_t n, int *code)
 	uint8_t kind;
 	char *text;
 
+	if (type == F_NOOP) {
+		/* A keepalive from a peer busy with a huge file. */
+		if (n == 0)
+			return 1;
+		*code = EXIT_PROTOCOL;
+		error("protocol error: NOOP frame with a payload");
+		return -1;
+	}
 	if (type != F_MSG && type != F_ERROR)
 		return 0;
 	if (msg_decode(p, n, &kind, &text)) {
@@ -273,8 +282,11 @@ static int start_server(pid_t *pid)
 {
 	int cfd, fd = fork_channel(pid, &cfd);
 
-	if (fd == -2)
-		_exit(server_main(cfd, cfd));
+	if (fd == -2) {
+		static const struct server_opts none;
+
+		_exit(server_main(cfd, cfd, &none));
+	}
 	return fd;
 }
 
@@ -385,11 +397,13 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 		goto out;
 	}
 	chan_init(&c, fd, fd);
+	chan_set_timeout(&c, o->timeout);
 	send_hello(&c);
 	memset(&st, 0, sizeof(st));
 	st.role = pull ? ROLE_SENDER : ROLE_RECEIVER;
 	st.flags = o->flags;
 	st.verbosity = (uint8_t)o->verbosity;
+	st.timeout = o->timeout;
 	/* An empty remote path is the remote home directory, as with rsync. */
 	st.root = host ? (*rpath ? rpath : (char *)".") : dest_abs;
 	st.npatterns = (uint32_t)exclude_count(o->excludes);
@@ -430,13 +444,20 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 		ra.in_client = 1;
 		memset(&stats, 0, sizeof(stats));
 		progress_enable(o->progress);
+		chan_keepalive(&c);
 		code = pull ? receiver_run(&ra, &stats) : sender_run(&ra, &stats);
+		chan_keepalive(NULL);
 		progress_end();
 		if (o->stats)
 			report_stats(&stats, c.sent, c.received);
 	}
 	close(fd);
-	code = wait_server(pid, code, host, started);
+	if (c.timed_out) {
+		/* A hung peer may never read its EOF. */
+		kill(pid, SIGTERM);
+		code = EXIT_TIMEOUT;
+	}
+	code = wait_server(pid, code, host, started || c.timed_out);
 	chan_release(&c);
 out:
 	peer_host = NULL;
@@ -479,11 +500,75 @@ static int server_fail(struct chan *c, int code, const char *fmt, ...)
 	return code;
 }
 
+/*
+ * Under --restrict DIR: the root START names is taken inside DIR whatever
+ * it looks like ("/x" and "x" are both DIR/x, "" and "." DIR itself), with
+ * no "..", and resolved beneath DIR with no symlink on any component, so a
+ * client can reach nothing outside DIR. A missing last component is
+ * created for a receiver, as without --restrict.
+ */
+static int open_restricted(struct chan *c, const struct start *st, const char *dir, int *fd)
+{
+	const char *what = st->role == ROLE_SENDER ? "SRC" : "DEST", *base;
+	char why[WHYLEN], *rel;
+	struct beneath b;
+	size_t len;
+	int dir_fd, pfd, code = 0;
+
+	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return server_fail(c, EXIT_ROOTS, "the server's --restrict directory %s: %s (fix the "
+				   "command in authorized_keys)", dir, strerror(errno));
+	rel = xstrdup(st->root + strspn(st->root, "/"));
+	len = strlen(rel);
+	while (len && rel[len - 1] == '/')
+		rel[--len] = '\0';
+	if (len == 0 || strcmp(rel, ".") == 0) {
+		*fd = dir_fd;
+		free(rel);
+		return 0;
+	}
+	if (strncmp(rel, "./", 2) == 0)
+		memmove(rel, rel + 2, (len -= 2) + 1);
+	if (!path_valid(rel, len, why, sizeof(why))) {
+		code = server_fail(c, EXIT_ROOTS, "%s %s: not allowed on this server, which is "
+				   "restricted to one directory (--restrict): %s", what, st->root, why);
+		goto out;
+	}
+	beneath_init(&b, dir_fd);
+	pfd = beneath_parent(&b, rel, &base);
+	*fd = pfd < 0 ? -1 : open_dir_at(pfd, base);
+	if (*fd < 0 && errno == ENOENT && pfd >= 0 && st->role == ROLE_RECEIVER &&
+	    !(st->flags & OPT_DRY_RUN)) {
+		if (mkdirat(pfd, base, 0777) < 0 && errno != EEXIST)
+			code = server_fail(c, EXIT_DEST_IO, "%s %s: cannot create it: %s", what,
+					   st->root, strerror(errno));
+		else
+			*fd = open_dir_at(pfd, base);
+	}
+	if (*fd < 0 && !code && !(errno == ENOENT && pfd >= 0 && st->role == ROLE_RECEIVER))
+		code = server_fail(c, EXIT_ROOTS, "%s %s: %s%s", what, st->root, strerror(errno),
+				   errno == ELOOP ? " (a symlink: not followed on a restricted server)"
+						  : "");
+	beneath_release(&b);
+out:
+	free(rel);
+	close(dir_fd);
+	return code;
+}
+
 /* Open (and as receiver create) the root START names. */
-static int open_root(struct chan *c, const struct start *st, int *fd)
+static int open_root(struct chan *c, const struct start *st, const struct server_opts *so,
+		     int *fd)
 {
 	const char *what = st->role == ROLE_SENDER ? "SRC" : "DEST";
 
+	*fd = -1;
+	if (so->read_only && st->role == ROLE_RECEIVER)
+		return server_fail(c, EXIT_ROOTS, "DEST %s: this server is read-only (--read-only): "
+				   "it can be the SRC of a pull, never a DEST", st->root);
+	if (so->restrict_dir)
+		return open_restricted(c, st, so->restrict_dir, fd);
 	*fd = open(st->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (*fd >= 0)
 		return 0;
@@ -500,7 +585,7 @@ static int open_root(struct chan *c, const struct start *st, int *fd)
 	return server_fail(c, EXIT_ROOTS, "%s %s: %s", what, st->root, strerror(errno));
 }
 
-int server_main(int in_fd, int out_fd)
+int server_main(int in_fd, int out_fd, const struct server_opts *so)
 {
 	char why[WHYLEN];
 	struct role_args ra;
@@ -516,6 +601,7 @@ int server_main(int in_fd, int out_fd)
 
 	signals_setup();
 	chan_init(&c, in_fd, out_fd);
+	chan_set_timeout(&c, DEFAULT_TIMEOUT);	/* until START names the client's */
 	log_set_sink(server_sink, &c);
 	send_hello(&c);
 	memset(&st, 0, sizeof(st));
@@ -535,6 +621,7 @@ int server_main(int in_fd, int out_fd)
 		goto out;
 	}
 	log_verbosity = st.verbosity;
+	chan_set_timeout(&c, st.timeout);
 	report_setup(!!(st.flags & OPT_ITEMIZE), st.verbosity);
 	ex = exclude_new();
 	for (i = 0; i < st.npatterns; i++)
@@ -543,7 +630,7 @@ int server_main(int in_fd, int out_fd)
 					   "exclude pattern");
 			goto out;
 		}
-	code = open_root(&c, &st, &root_fd);
+	code = open_root(&c, &st, so, &root_fd);
 	if (code)
 		goto out;
 	{
@@ -559,9 +646,13 @@ int server_main(int in_fd, int out_fd)
 	ra.root_name = st.root;
 	ra.flags = st.flags;
 	ra.ex = ex;
+	chan_keepalive(&c);
 	code = st.role == ROLE_RECEIVER ? receiver_run(&ra, &stats) : sender_run(&ra, &stats);
+	chan_keepalive(NULL);
 	chan_flush(&c, 1);
 out:
+	if (c.timed_out)
+		code = EXIT_TIMEOUT;
 	if (root_fd >= 0)
 		close(root_fd);
 	exclude_free(ex);

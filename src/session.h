@@ -11,8 +11,8 @@
 /* shelter backup SRC DEST, both local. Returns the exit code. */
 int client_backup(const struct opts *o, const char *src, const char *dest);
 
-/* shelter --server on IN_FD/OUT_FD. Returns the exit code. */
-int server_main(int in_fd, int out_fd);
+/* shelter --server on IN_FD/OUT_FD, within what SO allows. Returns the exit code. */
+int server_main(int in_fd, int out_fd, const struct server_opts *so);
 
 /*
  * The temporary file being written, removed if a signal ends the process

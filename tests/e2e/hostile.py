@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""hostile.py - play a hostile peer against `shelter --server` (doc/protocol.md).
+"""hostile.py - play a hostile peer against shelter (doc/protocol.md).
 
     hostile.py [checks] CASE ROOT [ARG...]
+    hostile.py --serve [--log FILE] [--no-data TEXT] CASE [ARG...] HOST CMD --server
 
-Starts $SHELTER --server with pipes on its stdin and stdout, performs CASE
-against it (ROOT is the root named in START), prints a transcript of every
-frame, and checks what the server did:
+The first form starts $SHELTER --server with pipes on its stdin and stdout,
+performs CASE against it as a client (ROOT is the root named in START),
+prints a transcript of every frame, and checks what the server did:
 
     --exit N          the server must exit with N ("nonzero": anything but 0)
     --msg TEXT        an error from the server (MSG kind 0 or ERROR) must
@@ -19,6 +20,19 @@ a signal, or still running at the time limit (HOSTILE_TIMEOUT, 10 s; it is
 then killed, and the CPU time it used tells a spin from a wait), fails. Exit status: 0 when
 every check holds, 1 when one fails, 2 on a usage error.
 
+The second form is a hostile *server*: the client runs it as its -e
+command (`shelter backup -e "python3 hostile.py --serve CASE" --remote-cmd x
+SRC host:/root`, so the last three arguments are the host, the remote
+command and --server, and are ignored). It speaks the protocol on its own
+stdin and stdout, answers the client's HELLO and START (the START's role
+must be the one CASE plays: a sender case for a pull, a receiver case for a
+push), performs CASE, and plays along until the client hangs up. The
+transcript goes to FILE (default ./hostile.log), never to stdout (the
+channel) or stderr (the client's terminal); it ends with "FAIL: ..." lines
+when a check fails: --no-data, a START with the wrong role, or a client
+still connected at the time limit. The test checks the client's exit
+code, its stderr and the trees.
+
 Python 3 standard library only.
 """
 
@@ -26,6 +40,8 @@ import ctypes
 import ctypes.util
 import os
 import queue
+import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -93,8 +109,8 @@ def hello(vmin=1, vmax=1, caps=0):
     return b"SHLT" + u16(vmin) + u16(vmax) + u64(caps)
 
 
-def start(role, root, flags=0, verbosity=1, patterns=()):
-    p = u8(role) + u32(flags) + u8(verbosity) + s(root) + u32(len(patterns))
+def start(role, root, flags=0, verbosity=1, patterns=(), timeout=600):
+    p = u8(role) + u32(flags) + u8(verbosity) + u32(timeout) + s(root) + u32(len(patterns))
     for pat in patterns:
         p += s(pat)
     return p
@@ -180,28 +196,50 @@ def describe(t, p):
 # ---- the peer --------------------------------------------------------------------
 
 class Peer:
-    """shelter --server on pipes; a thread turns its stdout into frames."""
+    """The other side: shelter --server on pipes (client mode), or the
+    shelter client on our own stdin/stdout (serve mode). A thread turns what
+    it writes into frames."""
 
-    def __init__(self, cwd):
-        shelter = os.environ.get("SHELTER")
-        if not shelter:
-            sys.exit("hostile.py: SHELTER is not set")
-        self.proc = subprocess.Popen([shelter, "--server"], cwd=cwd, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def __init__(self, cwd, serve=False):
+        self.serve = serve
+        self.proc = None
         self.frames = queue.Queue()
         self.log = []
         self.got = []			# every (type, payload) received
         self.stderr = b""
         self.broken = False
         self.sent_done = False
+        self.ended = False		# EOF (or a bad header) seen
+        self.failures = []		# checks that failed during the case (serve mode)
+        self.start_root = None		# the root the client's START named (serve mode)
         self.deadline = time.monotonic() + TIMEOUT
+        if serve:
+            self.rfd, self.wfd = 0, 1
+        else:
+            shelter = os.environ.get("SHELTER")
+            if not shelter:
+                sys.exit("hostile.py: SHELTER is not set")
+            self.proc = subprocess.Popen([shelter, "--server"], cwd=cwd, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.rfd, self.wfd = self.proc.stdout.fileno(), self.proc.stdin.fileno()
+            threading.Thread(target=self._read_err, daemon=True).start()
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
+
+    def _read_exact(self, n):
+        out = b""
+        while len(out) < n:
+            try:
+                b = os.read(self.rfd, n - len(out))
+            except OSError:
+                b = b""
+            if not b:
+                break
+            out += b
+        return out
 
     def _read(self):
-        out = self.proc.stdout
         while True:
-            h = out.read(5)
+            h = self._read_exact(5)
             if len(h) < 5:
                 self.frames.put(("eof", h))
                 return
@@ -209,7 +247,7 @@ class Peer:
             if n > MAX_FRAME:
                 self.frames.put(("bad", h))
                 return
-            p = out.read(n)
+            p = self._read_exact(n)
             if len(p) < n:
                 self.frames.put(("eof", h + p))
                 return
@@ -221,16 +259,21 @@ class Peer:
     def note(self, line):
         self.log.append(line)
 
+    def fail(self, line):
+        self.note("! " + line)
+        self.failures.append(line)
+
     def send_raw(self, data, what=None):
         self.note("> " + (what or "raw %r" % data[:60]))
         if self.broken:
             return
         try:
-            self.proc.stdin.write(data)
-            self.proc.stdin.flush()
+            while data:
+                k = os.write(self.wfd, data)
+                data = data[k:]
         except (BrokenPipeError, ConnectionResetError):
             self.broken = True
-            self.note("  (the server closed its input)")
+            self.note("  (the %s closed its input)" % ("client" if self.serve else "server"))
 
     def send(self, t, payload=b""):
         if t == DONE:
@@ -238,7 +281,19 @@ class Peer:
         self.send_raw(frame(t, payload), describe(t, payload))
 
     def close(self):
+        """End our half of the channel: EOF for the other side."""
         self.note("> close")
+        if self.serve:
+            # stdin and stdout are one socket: shut down its sending half.
+            try:
+                socket.socket(fileno=os.dup(self.wfd)).shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            try:
+                os.close(self.wfd)
+            except OSError:
+                pass
+            return
         try:
             self.proc.stdin.close()
         except (BrokenPipeError, ConnectionResetError):
@@ -254,6 +309,11 @@ class Peer:
         except queue.Empty:
             return None
         t, p = f
+        if t in ("eof", "bad"):
+            self.frames.put(f)	# the end stays the end for whoever reads next
+            if self.ended:
+                return f
+            self.ended = True
         if t == "eof":
             self.note("< EOF" + (" after %d stray bytes" % len(p) if p else ""))
         elif t == "bad":
@@ -264,7 +324,7 @@ class Peer:
         return f
 
     def expect(self, *types):
-        """Read until a frame of one of TYPES; None when the server ends or hangs first."""
+        """Read until a frame of one of TYPES; None when the other side ends or hangs first."""
         while True:
             f = self.recv()
             if f is None or f[0] in ("eof", "bad"):
@@ -273,11 +333,14 @@ class Peer:
                 return f
 
     def drain(self):
-        """Play along until the server closes: answer REQ as vanished, DONE with DONE."""
+        """Play along until the other side closes: answer REQ as vanished, DONE with DONE.
+        True at EOF, False at the time limit."""
         while True:
             f = self.recv()
-            if f is None or f[0] in ("eof", "bad"):
-                return
+            if f is None:
+                return False
+            if f[0] in ("eof", "bad"):
+                return True
             t, p = f
             if t == REQ:
                 rid, = struct.unpack_from(">I", p, 0)
@@ -297,8 +360,15 @@ class Peer:
 
     def finish(self):
         """The server must end the pass by itself. Returns its exit code, or
-        None when it was still running at the deadline (then it is killed)."""
-        self.drain()
+        None when it was still running at the deadline (then it is killed).
+        In serve mode: play along until the client hangs up; a client still
+        connected at the deadline is a failure."""
+        ended = self.drain()
+        if self.serve:
+            if not ended:
+                self.fail("the client did not end the pass within %gs" % TIMEOUT)
+            self.close()
+            return 0
         left = max(0.1, self.deadline - time.monotonic())
         try:
             code = self.proc.wait(timeout=left)
@@ -330,12 +400,43 @@ class Peer:
 # ---- common openings ---------------------------------------------------------------
 
 def handshake(peer, role, root, **kw):
-    """HELLO both ways, START, READY. True when the server is ready."""
+    """HELLO both ways, START, READY. True when the server is ready.
+
+    ROLE is the real shelter's role: the server's when hostile.py is the
+    client, the client's when it serves (the client's START then names the
+    other role, ours)."""
+    if peer.serve:
+        return serve_handshake(peer, ROLE_SENDER if role == ROLE_RECEIVER else ROLE_RECEIVER)
     peer.send(HELLO, hello())
     peer.send(START, start(role, root, **kw))
     if not peer.expect(HELLO):
         return False
     return peer.expect(READY) is not None
+
+
+def serve_handshake(peer, ours, ready=True):
+    """Serve mode: HELLO both ways, the client's START must name OURS; READY."""
+    peer.send(HELLO, hello())
+    if not peer.expect(HELLO):
+        return False
+    f = peer.expect(START)
+    if not f:
+        return False
+    p = f[1]
+    try:
+        root, _ = dec_str(p, 6)
+        peer.start_root = root
+        peer.note("  START role=%d root=%r" % (p[0], root))
+    except (struct.error, IndexError):
+        peer.fail("malformed START from the client")
+        return False
+    if p[0] != ours:
+        peer.fail("the client's START asks for role %d, this case plays %d (pull for a sender "
+                  "case, push for a receiver case)" % (p[0], ours))
+        return False
+    if ready:
+        peer.send(READY, u32(0))
+    return True
 
 
 def as_sender(peer, root, entries, end=True, **kw):

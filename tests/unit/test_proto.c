@@ -213,7 +213,7 @@ END_TEST
 START_TEST(start_round_trip)
 {
 	char *pats[] = { "*.o", "/build/", "a b" };
-	struct start s = { ROLE_RECEIVER, OPT_DRY_RUN | OPT_ITEMIZE, 3, "/some/dest", pats, 3 }, g;
+	struct start s = { ROLE_RECEIVER, OPT_DRY_RUN | OPT_ITEMIZE, 3, 45, "/some/dest", pats, 3 }, g;
 	struct buf b = BUF_INIT;
 	char why[WHYLEN];
 
@@ -222,6 +222,7 @@ START_TEST(start_round_trip)
 	ck_assert_uint_eq(g.role, ROLE_RECEIVER);
 	ck_assert_uint_eq(g.flags, OPT_DRY_RUN | OPT_ITEMIZE);
 	ck_assert_uint_eq(g.verbosity, 3);
+	ck_assert_uint_eq(g.timeout, 45);
 	ck_assert_str_eq(g.root, "/some/dest");
 	ck_assert_uint_eq(g.npatterns, 3);
 	ck_assert_str_eq(g.patterns[0], "*.o");
@@ -233,12 +234,14 @@ START_TEST(start_round_trip)
 	s.role = ROLE_SENDER;
 	s.flags = OPT_KNOWN_FLAGS;
 	s.verbosity = 0;
+	s.timeout = MAX_TIMEOUT;
 	s.root = "rel";
 	s.npatterns = 0;
 	start_encode(&b, &s);
 	ck_assert_int_eq(start_decode(b.data, b.len, &g, why, sizeof(why)), 0);
 	ck_assert_uint_eq(g.role, ROLE_SENDER);
 	ck_assert_uint_eq(g.flags, OPT_KNOWN_FLAGS);
+	ck_assert_uint_eq(g.timeout, MAX_TIMEOUT);
 	ck_assert_str_eq(g.root, "rel");
 	ck_assert_uint_eq(g.npatterns, 0);
 	start_release(&g);
@@ -256,6 +259,7 @@ START_TEST(start_max_patterns)
 	buf_put_u8(&b, ROLE_RECEIVER);
 	buf_put_u32(&b, 0);
 	buf_put_u8(&b, 1);
+	buf_put_u32(&b, 600);
 	buf_put_str(&b, "d", 1);
 	buf_put_u32(&b, MAX_EXCLUDES);
 	for (i = 0; i < MAX_EXCLUDES; i++)
@@ -274,15 +278,22 @@ START_TEST(start_max_patterns)
 }
 END_TEST
 
-/* A START payload up to the pattern count. */
-static void start_head(struct buf *b, uint8_t role, uint32_t flags, uint8_t verb, const char *root,
-		       size_t rootlen)
+/* A START payload up to the pattern count (timeout 600 s). */
+static void start_head_t(struct buf *b, uint8_t role, uint32_t flags, uint8_t verb,
+			 uint32_t timeout, const char *root, size_t rootlen)
 {
 	buf_reset(b);
 	buf_put_u8(b, role);
 	buf_put_u32(b, flags);
 	buf_put_u8(b, verb);
+	buf_put_u32(b, timeout);
 	buf_put_str(b, root, rootlen);
+}
+
+static void start_head(struct buf *b, uint8_t role, uint32_t flags, uint8_t verb, const char *root,
+		       size_t rootlen)
+{
+	start_head_t(b, role, flags, verb, 600, root, rootlen);
 }
 
 static int start_try(const struct buf *b, char *why)
@@ -303,7 +314,7 @@ START_TEST(start_rejects)
 {
 	struct buf b = BUF_INIT, ok = BUF_INIT;
 	char why[WHYLEN], *longroot;
-	struct start s = { ROLE_RECEIVER, 0, 1, "/d", NULL, 0 };
+	struct start s = { ROLE_RECEIVER, 0, 1, 600, "/d", NULL, 0 };
 	size_t n;
 
 	/* every truncation of a valid START with two patterns */
@@ -334,6 +345,17 @@ START_TEST(start_rejects)
 	start_head(&b, 255, 0, 1, "/d", 2);
 	buf_put_u32(&b, 0);
 	ck_assert_int_eq(start_try(&b, why), -1);
+	/* a timeout beyond the limit (0xffffffff would overflow milliseconds) */
+	start_head_t(&b, ROLE_RECEIVER, 0, 1, MAX_TIMEOUT + 1, "/d", 2);
+	buf_put_u32(&b, 0);
+	ck_assert_int_eq(start_try(&b, why), -1);
+	ck_assert_msg(strstr(why, "timeout") != NULL, "reason: %s", why);
+	start_head_t(&b, ROLE_RECEIVER, 0, 1, 0xffffffffu, "/d", 2);
+	buf_put_u32(&b, 0);
+	ck_assert_int_eq(start_try(&b, why), -1);
+	start_head_t(&b, ROLE_RECEIVER, 0, 1, 0, "/d", 2);
+	buf_put_u32(&b, 0);
+	ck_assert_int_eq(start_try(&b, why), 0);
 	/* unknown flags */
 	start_head(&b, ROLE_RECEIVER, 0x10, 1, "/d", 2);
 	buf_put_u32(&b, 0);
