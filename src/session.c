@@ -530,7 +530,7 @@ static int open_restricted(struct chan *c, const struct start *st, const char *d
 	}
 	if (strncmp(rel, "./", 2) == 0)
 		memmove(rel, rel + 2, (len -= 2) + 1);
-	if (!path_valid(rel, len, why, sizeof(why))) {
+	if (path_valid(rel, len, why, sizeof(why))) {
 		code = server_fail(c, EXIT_ROOTS, "%s %s: not allowed on this server, which is "
 				   "restricted to one directory (--restrict): %s", what, st->root, why);
 		goto out;

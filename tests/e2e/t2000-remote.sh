@@ -133,4 +133,137 @@ t './a:b and dir/a:b are local paths, not hosts' '
 	mkdir d && sh_run 0 backup src d/x:y && [ -f "d/x:y/f" ]
 '
 
+
+# ---- a server confined by authorized_keys: --restrict and --read-only ----------
+
+# forced_host NAME "SERVER OPTIONS": a host alias NAME whose key may only run
+# `shelter --server OPTIONS` (a command="..." line in authorized_keys, as the
+# man page documents); prints the ssh command line for -e.
+forced_host() {
+	local d=$T_ROOT/sshd
+	ssh-keygen -q -t ed25519 -N "" -f "$d/key_$1" &&
+	printf "command=\"%s --server %s\",restrict %s\n" "$SHELTER" "$2" "$(cat "$d/key_$1.pub")" \
+		>>"$d/authorized_keys" &&
+	sed -e "s/^Host testhost/Host $1/" -e "s|IdentityFile .*|IdentityFile $d/key_$1|" \
+		"$d/ssh_config" >"$d/ssh_config_$1" &&
+	echo "ssh -F $d/ssh_config_$1"
+}
+AREA=$T_ROOT/area
+mkdir -p "$AREA/backups" "$T_ROOT/outside"
+RSSH=$(forced_host restricted "--restrict $AREA")
+ROSSH=$(forced_host readonly "--restrict $AREA --read-only")
+
+t '--restrict: the client'"'"'s path is taken inside DIR, absolute or not' '
+	mkdir src && echo a >src/a &&
+	sh_run 0 backup -e "$RSSH" src restricted:backups/one &&
+	check_same src "$AREA/backups/one" &&
+	sh_run 0 backup -e "$RSSH" src restricted:/backups/two/ &&
+	check_same src "$AREA/backups/two" &&
+	sh_run 0 backup -e "$RSSH" "restricted:/backups/one" back &&
+	check_same src back
+'
+
+t '--restrict: ".." and a symlink out of DIR are refused (exit 3), nothing written outside' '
+	mkdir src && echo a >src/a &&
+	before=$(listing "$T_ROOT/outside") &&
+	sh_run 3 backup -e "$RSSH" src "restricted:../outside/x" &&
+	grep -q "restricted: DEST ../outside/x: not allowed on this server" err &&
+	sh_run 3 backup -e "$RSSH" src "restricted:backups/../../outside" &&
+	ln -sfn "$T_ROOT/outside" "$AREA/link" &&
+	sh_run 3 backup -e "$RSSH" src "restricted:link/x" &&
+	grep -q "restricted: DEST link/x: .*symlink" err &&
+	sh_run 3 backup -e "$RSSH" src "restricted:link" &&
+	sh_run 3 backup -e "$RSSH" "restricted:link" back &&
+	[ ! -e back/.shelter ] &&
+	expect_eq "$before" "$(listing "$T_ROOT/outside")" "the outside directory"
+'
+
+t '--restrict: the client cannot widen it with its own command line' '
+	mkdir src && echo a >src/a &&
+	sh_run 3 backup -e "$RSSH" --remote-cmd "$SHELTER --server --restrict /" src "restricted:../outside" &&
+	[ ! -e "$T_ROOT/outside/a" ]
+'
+
+t '--read-only: a push is refused (exit 3) and writes nothing; a pull works' '
+	mkdir src && echo a >src/a &&
+	sh_run 0 backup -e "$RSSH" src restricted:backups/ro &&
+	before=$(listing "$AREA") &&
+	echo b >src/a &&
+	sh_run 3 backup -e "$ROSSH" src readonly:backups/ro &&
+	grep -q "readonly: DEST backups/ro: this server is read-only" err &&
+	sh_run 3 backup -e "$ROSSH" src readonly:backups/new &&
+	expect_eq "$before" "$(listing "$AREA")" "the restricted area" &&
+	sh_run 0 backup -e "$ROSSH" readonly:backups/ro back &&
+	[ "$(cat back/a)" = a ]
+'
+
+t '--restrict and --read-only are server options: a usage error on the client side' '
+	sh_run 1 backup --restrict /tmp a b && grep -q -- "--restrict is an option of the server side" err &&
+	sh_run 1 backup --read-only a b && grep -q -- "--read-only is an option of the server side" err &&
+	sh_run 1 --server --restrict relative/dir </dev/null && grep -q "give an absolute directory" err
+'
+
+t '--restrict naming a missing directory: exit 3 and the fix' '
+	BAD=$(forced_host badarea "--restrict $T_ROOT/no-such-area") &&
+	mkdir src && sh_run 3 backup -e "$BAD" src badarea:x &&
+	grep -q "badarea: the server.s --restrict directory $T_ROOT/no-such-area: No such file or directory (fix the command in authorized_keys)" err
+'
+
+# ---- --timeout: a peer that stops answering ends the pass -------------------------
+
+t '--timeout: a remote command that never answers: exit 30 after about SECONDS' '
+	mkdir src && echo a >src/a &&
+	t0=$(date +%s) &&
+	sh_run 30 backup --timeout 2 -e "sh -c '"'"'exec sleep 60'"'"' x" src "somehost:$PWD/dst" &&
+	t1=$(date +%s) &&
+	[ $((t1 - t0)) -lt 20 ] || fail "took $((t1 - t0)) s" &&
+	grep -q "no data to or from the other side for 2 seconds; giving up (--timeout)" err
+'
+
+t '--timeout: a server that stops mid-pass: the client exits 30, no temporary file left' '
+	mkdir src && head -c 3000000 /dev/urandom >src/big &&
+	printf "#!/bin/sh\nshift\n\"\$@\" | { head -c 300000; exec sleep 30 </dev/null >/dev/null 2>&1; }\n" >stall &&
+	chmod +x stall &&
+	t0=$(date +%s) &&
+	sh_run 30 backup --timeout 2 -e "$PWD/stall" --remote-cmd "$SHELTER" "host:$PWD/src" dst &&
+	t1=$(date +%s) &&
+	[ $((t1 - t0)) -lt 20 ] || fail "took $((t1 - t0)) s" &&
+	grep -q "giving up (--timeout)" err &&
+	[ ! -e dst/big ] && no_temp_files dst
+'
+
+t '--timeout: a server whose client goes silent ends by itself with 30' '
+	mkdir dst &&
+	python3 - "$SHELTER" "$PWD/dst" <<"PY"
+import struct, subprocess, sys, time
+def frame(t, p): return struct.pack(">BI", t, len(p)) + p
+def s(b): return struct.pack(">I", len(b)) + b
+hello = b"SHLT" + struct.pack(">HHQ", 1, 1, 0)
+start = struct.pack(">BIBI", 2, 0, 1, 2) + s(sys.argv[2].encode()) + struct.pack(">I", 0)
+p = subprocess.Popen([sys.argv[1], "--server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+p.stdin.write(frame(1, hello) + frame(2, start)); p.stdin.flush()
+t0 = time.time()
+try:
+    rc = p.wait(timeout=20)
+except subprocess.TimeoutExpired:
+    p.kill(); sys.exit("server still running after 20 s")
+out = p.stdout.read()
+if rc != 30: sys.exit("server exited %d, expected 30" % rc)
+if b"giving up (--timeout)" not in out: sys.exit("no timeout message in %r" % out[-300:])
+print("server gave up after %.1f s" % (time.time() - t0))
+PY
+'
+
+t '--timeout takes whole seconds from 0 to 604800' '
+	mkdir src && echo a >src/a &&
+	sh_run 1 backup --timeout abc src dst && grep -q -- "--timeout .abc.: not a number of seconds" err &&
+	sh_run 1 backup --timeout -1 src dst &&
+	sh_run 1 backup --timeout 604801 src dst &&
+	sh_run 1 backup --timeout "" src dst &&
+	[ ! -e dst ] &&
+	sh_run 0 backup --timeout 0 src dst && check_same src dst &&
+	sh_run 0 backup --timeout 604800 -e "$SSH" --remote-cmd "$SHELTER" src "testhost:$PWD/dst2" &&
+	check_same src dst2
+'
+
 done_testing
