@@ -10,7 +10,9 @@ complete -c shelter -f
 complete -c shelter -n __fish_use_subcommand -a backup -d 'One-way pass: DEST mirrors SRC, history kept in DEST'
 complete -c shelter -n __fish_use_subcommand -s h -l help -d 'Print help and exit'
 complete -c shelter -n __fish_use_subcommand -s V -l version -d 'Print version (and librsync/xxhash versions) and exit'
-complete -c shelter -n __fish_use_subcommand -l server -d 'Internal: the other end of a pass (protocol on stdin/stdout)'
+complete -c shelter -n __fish_use_subcommand -l server -d 'The other end of a pass (protocol on stdin/stdout)'
+complete -c shelter -n __fish_use_subcommand -l restrict -x -a '(__fish_complete_directories (commandline -ct))' -d 'Server: take every path the client names inside DIR'
+complete -c shelter -n __fish_use_subcommand -l read-only -d 'Server: refuse to be a DEST, serve pulls only'
 
 # shelter backup [OPTIONS] SRC DEST
 set -l backup '__fish_seen_subcommand_from backup'
@@ -26,6 +28,7 @@ complete -c shelter -n $backup -l stats -d 'Print statistics at the end'
 complete -c shelter -n $backup -l progress -d 'Whole-pass progress on stderr when it is a terminal'
 complete -c shelter -n $backup -s e -l rsh -x -a '(__fish_complete_command)' -d 'Run COMMAND instead of ssh to reach the remote side'
 complete -c shelter -n $backup -l remote-cmd -r -F -d 'The shelter binary on the remote side'
+complete -c shelter -n $backup -l timeout -x -a '0 60 600 3600' -d 'Give up when no data moves for SECONDS (default 600, 0 = never)'
 complete -c shelter -n $backup -s h -l help -d 'Print help and exit'
 # SRC and DEST: directories, while fewer than two are on the line.
 function __shelter_backup_wants_dir
@@ -42,7 +45,7 @@ function __shelter_backup_wants_dir
         else if test "$tok" = --
             set dashdash 1
         else if not string match -q -- '-*' $tok
-            and not contains -- $prev --exclude --exclude-from
+            and not contains -- $prev --exclude --exclude-from -e --rsh --remote-cmd --timeout
             set n (math $n + 1)
         end
         set prev $tok
