@@ -37,6 +37,8 @@ void chan_init(struct chan *c, int in_fd, int out_fd)
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
 	c->last_io = now_ms();
+	/* Never NULL: readers form `in.data + in_off` before the first byte arrives. */
+	buf_grow(&c->in, READ_CHUNK);
 	set_nonblock(in_fd);
 	if (out_fd != in_fd)
 		set_nonblock(out_fd);
