@@ -298,8 +298,12 @@ int file_decode(const unsigned char *p, size_t n, struct file_hdr *f, char *why,
 	if (f->status != FILE_OK) {
 		if (f->status > FILE_UNREADABLE)
 			return WHY("FILE status %u unknown", f->status);
-		if (rd_cstr(&r, &f->reason, 0, MAX_MSG_LEN) || rd_end(&r))
+		if (rd_cstr(&r, &f->reason, 0, MAX_MSG_LEN) || rd_end(&r)) {
+			/* The caller owns nothing of a refused header. */
+			free(f->reason);
+			f->reason = NULL;
 			return WHY("malformed FILE");
+		}
 		return 0;
 	}
 	rd_u8(&r, &f->encoding);
