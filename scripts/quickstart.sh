@@ -11,7 +11,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # xxhash (xxhsum), openssh (the remote tests' private sshd), zsh and fish
 # (the completion tests).
 DEPS="build-essential autoconf automake pkg-config librsync-dev libpopt-dev libxxhash-dev
-      check python3 xxhash openssh-client openssh-server util-linux procps zsh fish"
+      check python3 xxhash openssh-client openssh-server util-linux procps zsh fish clang"
 echo "== installing: $(echo $DEPS)"
 as_root apt-get update -qq
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $DEPS >/dev/null
