@@ -149,6 +149,18 @@ static int fatal(struct receiver *r, int code, const char *fmt, ...)
 	return -1;
 }
 
+/* An exit code from the peer (DONE, ERROR) counts only when shelter defines it. */
+static int peer_code(int code)
+{
+	switch (code) {
+	case EXIT_OK: case EXIT_USAGE: case EXIT_PROTO_VERSION: case EXIT_ROOTS:
+	case EXIT_CONNECTION: case EXIT_DEST_IO: case EXIT_PROTOCOL: case EXIT_SIGNAL:
+	case EXIT_PARTIAL: case EXIT_VANISHED: case EXIT_TIMEOUT: case EXIT_INTERNAL:
+		return code;
+	}
+	return EXIT_PROTOCOL;
+}
+
 static void partial(struct receiver *r)
 {
 	r->code = exit_worse(r->code, EXIT_PARTIAL);
@@ -1163,7 +1175,7 @@ static int on_frame(struct receiver *r, uint8_t t, const unsigned char *p, size_
 	}
 	c = role_common_frame(t, p, n, &code);
 	if (c < 0) {
-		r->code = exit_worse(r->code, code);
+		r->code = exit_worse(r->code, peer_code(code));
 		return -1;
 	}
 	if (c == 0)
@@ -1197,6 +1209,9 @@ static void await_done(struct receiver *r)
 
 			if (done_decode(p, n, &rc, &dummy))
 				fatal(r, EXIT_PROTOCOL, "protocol error from the sender: malformed DONE");
+			else if (peer_code(rc) != rc)
+				fatal(r, EXIT_PROTOCOL, "protocol error from the sender: DONE with exit "
+				      "code %u, which shelter does not define", rc);
 			else
 				r->code = exit_worse(r->code, rc);
 			return;
@@ -1207,7 +1222,7 @@ static void await_done(struct receiver *r)
 				fatal(r, EXIT_PROTOCOL, "protocol error from the sender: %s after the pass",
 				      frame_name(t));
 			else
-				r->code = exit_worse(r->code, code);
+				r->code = exit_worse(r->code, peer_code(code));
 			return;
 		}
 	}

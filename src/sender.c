@@ -15,6 +15,7 @@
 
 #include "beneath.h"
 #include "bounds.h"
+#include "exclude.h"
 #include "exitcode.h"
 #include "hash.h"
 #include "log.h"
@@ -44,6 +45,42 @@ static int proto_fail(struct sender *s, const char *what)
 {
 	s->code = EXIT_PROTOCOL;
 	return error("protocol error from the receiver: %s", what);
+}
+
+/*
+ * A path the listing can never hold: below the top-level .shelter, or
+ * excluded (itself, or a directory above it). A receiver asking for one is
+ * reaching for what the user kept out of the backup.
+ */
+static int never_listed(const struct sender *s, const char *path)
+{
+	const char *slash;
+
+	if (!strncmp(path, ".shelter", 8) && (path[8] == '\0' || path[8] == '/'))
+		return 1;
+	if (!s->a->ex)
+		return 0;
+	for (slash = strchr(path, '/'); slash; slash = strchr(slash + 1, '/')) {
+		char *dir = xstrndup(path, (size_t)(slash - path));
+		int hit = exclude_match(s->a->ex, dir, 1);
+
+		free(dir);
+		if (hit)
+			return 1;
+	}
+	return exclude_match(s->a->ex, path, 0);
+}
+
+/* An exit code from the peer (DONE, ERROR) counts only when shelter defines it. */
+static int peer_code(int code)
+{
+	switch (code) {
+	case EXIT_OK: case EXIT_USAGE: case EXIT_PROTO_VERSION: case EXIT_ROOTS:
+	case EXIT_CONNECTION: case EXIT_DEST_IO: case EXIT_PROTOCOL: case EXIT_SIGNAL:
+	case EXIT_PARTIAL: case EXIT_VANISHED: case EXIT_TIMEOUT: case EXIT_INTERNAL:
+		return code;
+	}
+	return EXIT_PROTOCOL;
 }
 
 static void flush_data(struct sender *s)
@@ -237,7 +274,7 @@ static int read_sig(struct sender *s, const struct req *q, struct buf *sig)
 			int c = role_common_frame(t, p, n, &code);
 
 			if (c < 0) {
-				s->code = code;
+				s->code = peer_code(code);
 				return -1;
 			}
 			if (c == 0)
@@ -263,6 +300,12 @@ static int handle(struct sender *s, uint8_t t, const unsigned char *p, size_t n)
 			return proto_fail(s, "request out of order");
 		}
 		s->next_id++;
+		if (never_listed(s, q.path)) {
+			snprintf(why, sizeof(why), "request for %s, which is never listed (excluded, "
+				 "or below .shelter)", q.path);
+			free(q.path);
+			return proto_fail(s, why);
+		}
 		r = q.has_sig ? read_sig(s, &q, &sig) : 0;
 		if (!r)
 			r = serve(s, &q, &sig);
@@ -286,13 +329,18 @@ static int handle(struct sender *s, uint8_t t, const unsigned char *p, size_t n)
 
 		if (done_decode(p, n, &rc, &s->peer_stats))
 			return proto_fail(s, "malformed DONE");
+		if (peer_code(rc) != rc) {
+			snprintf(why, sizeof(why), "DONE with exit code %u, which shelter does not define",
+				 rc);
+			return proto_fail(s, why);
+		}
 		s->code = exit_worse(s->code, rc);
 		s->done = 1;
 		return 0;
 	}
 	c = role_common_frame(t, p, n, &code);
 	if (c < 0) {
-		s->code = code;
+		s->code = peer_code(code);
 		return -1;
 	}
 	if (c == 0) {
