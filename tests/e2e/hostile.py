@@ -14,6 +14,7 @@ prints a transcript of every frame, and checks what the server did:
     --no-data TEXT    no DATA frame may contain TEXT
     --stderr-ok       the server may write to its stderr (by default it must
                       not: a server speaks only through the protocol)
+    --exclude PAT     an exclude pattern for START; repeatable
 
 Whatever the checks, the server must end the pass by itself: one killed by
 a signal, or still running at the time limit (HOSTILE_TIMEOUT, 10 s; it is
@@ -55,13 +56,16 @@ ENTRY, END_LIST = 10, 11
 REQ, SIG, SIG_END, PLAN = 20, 21, 22, 23
 FILE, DATA, FILE_END = 30, 31, 32
 DONE = 40
-NAMES = {HELLO: "HELLO", START: "START", READY: "READY", ERROR: "ERROR", MSG: "MSG",
+NOOP = 6
+NAMES = {HELLO: "HELLO", START: "START", READY: "READY", ERROR: "ERROR", MSG: "MSG", NOOP: "NOOP",
          ENTRY: "ENTRY", END_LIST: "END_LIST", REQ: "REQ", SIG: "SIG", SIG_END: "SIG_END",
          PLAN: "PLAN", FILE: "FILE", DATA: "DATA", FILE_END: "FILE_END", DONE: "DONE"}
 
 ROLE_SENDER, ROLE_RECEIVER = 1, 2
 
 TIMEOUT = float(os.environ.get("HOSTILE_TIMEOUT", "10"))
+
+EXCLUDES = []		# --exclude: the patterns a client case's START carries
 
 # XXH3-128 (canonical) of the contents the cases send; checked against
 # xxh128sum. Anything else goes through libxxhash when it can be loaded.
@@ -168,7 +172,9 @@ def describe(t, p):
     try:
         if t in (MSG, ERROR):
             text, _ = dec_str(p, 1)
-            return "%s %d %s" % (name, p[0], text.decode("utf-8", "replace"))
+            text = "".join(c if c >= " " else "\\x%02x" % ord(c)
+                           for c in text.decode("utf-8", "replace"))
+            return "%s %d %s" % (name, p[0], text)
         if t == REQ:
             rid, = struct.unpack_from(">I", p, 0)
             path, off = dec_str(p, 4)
@@ -407,6 +413,7 @@ def handshake(peer, role, root, **kw):
     other role, ours)."""
     if peer.serve:
         return serve_handshake(peer, ROLE_SENDER if role == ROLE_RECEIVER else ROLE_RECEIVER)
+    kw.setdefault("patterns", EXCLUDES)
     peer.send(HELLO, hello())
     peer.send(START, start(role, root, **kw))
     if not peer.expect(HELLO):
@@ -415,7 +422,7 @@ def handshake(peer, role, root, **kw):
 
 
 def serve_handshake(peer, ours, ready=True):
-    """Serve mode: HELLO both ways, the client's START must name OURS; READY."""
+    """Serve mode: HELLO both ways, the client's START must name OURS (None: any); READY."""
     peer.send(HELLO, hello())
     if not peer.expect(HELLO):
         return False
@@ -424,15 +431,16 @@ def serve_handshake(peer, ours, ready=True):
         return False
     p = f[1]
     try:
-        root, _ = dec_str(p, 6)
+        root, _ = dec_str(p, 10)	# u8 role, u32 flags, u8 verbosity, u32 timeout
         peer.start_root = root
         peer.note("  START role=%d root=%r" % (p[0], root))
     except (struct.error, IndexError):
         peer.fail("malformed START from the client")
         return False
-    if p[0] != ours:
+    if ours is not None and p[0] != ours:
         peer.fail("the client's START asks for role %d, this case plays %d (pull for a sender "
                   "case, push for a receiver case)" % (p[0], ours))
+        peer.close()
         return False
     if ready:
         peer.send(READY, u32(0))
@@ -795,6 +803,277 @@ def error_with_escapes(peer, root, args):
         peer.send(ERROR, u8(12) + s(b"sender failed \x1b]0;pwned\x07\x1b[2J"))
 
 
+# ---- cases: a hostile sender, more (also served to a pulling client) ---------------------------
+
+def first_req(peer):
+    """The id of the next REQ (its SIG frames are skipped), or None."""
+    f = peer.expect(REQ)
+    if not f:
+        return None
+    rid = struct.unpack_from(">I", f[1], 0)[0]
+    if f[1][-1]:			# has_sig: read up to its SIG_END
+        if not peer.expect(SIG_END):
+            return None
+    return rid
+
+
+def send_file(peer, rid, content, size=None, hash16=None, encoding=0):
+    size = len(content) if size is None else size
+    peer.send(FILE, file_ok(rid, size, encoding=encoding))
+    if content:
+        peer.send(DATA, content)
+    peer.send(FILE_END, file_end(xxh128(content) if hash16 is None else hash16,
+                                 literal=len(content)))
+
+
+@case
+def eof_mid_file(peer, root, args):
+    """FILE announces 10 bytes, 5 arrive, then the connection ends."""
+    rid = one_file(peer, root)
+    if rid is not None:
+        peer.send(FILE, file_ok(rid, 10))
+        peer.send(DATA, b"01234")
+        peer.close()
+
+
+@case
+def eof_mid_list(peer, root, args):
+    """An ENTRY, then the connection ends before END_LIST."""
+    if as_sender(peer, root, [entry("d", "d"), entry("d/x", "f", size=10)], end=False):
+        first_req(peer)
+        peer.close()
+
+
+@case
+def entry_str_huge(peer, root, args):
+    """An ENTRY whose path claims 0xffffffff bytes (the frame holds 20)."""
+    if as_sender(peer, root, [], end=False):
+        peer.send(ENTRY, u32(0xffffffff) + b"x" * 16)
+
+
+@case
+def entry_target_huge(peer, root, args):
+    """A symlink ENTRY whose target claims 0xffffffff bytes."""
+    if as_sender(peer, root, [], end=False):
+        e = entry("l", "l", target="t")
+        peer.send(ENTRY, e[:-5] + u32(0xffffffff) + b"t")
+
+
+@case
+def entry_size_huge(peer, root, args):
+    """An ENTRY of 2^64-1 bytes (a negative i64)."""
+    if as_sender(peer, root, [], end=False):
+        peer.send(ENTRY, entry("x", "f", size=(1 << 64) - 1))
+
+
+@case
+def entry_bad_type(peer, root, args):
+    if as_sender(peer, root, [], end=False):
+        e = entry("x", "f", size=1)
+        peer.send(ENTRY, e.replace(b"x" + u8(ord("f")), b"x" + u8(ord("b")), 1))
+
+
+@case
+def entry_empty_target(peer, root, args):
+    """A symlink with an empty target."""
+    if as_sender(peer, root, [], end=False):
+        e = entry("l", "l", target="t")
+        peer.send(ENTRY, e[:-5] + u32(0))
+
+
+@case
+def file_size_huge(peer, root, args):
+    """FILE announcing 2^64-1 bytes for a listed 10-byte file, then 10 bytes."""
+    rid = one_file(peer, root)
+    if rid is not None:
+        send_file(peer, rid, b"0123456789", size=(1 << 64) - 1)
+
+
+@case
+def file_size_larger(peer, root, args):
+    """FILE announcing 2^40 bytes, 10 sent, FILE_END with their hash."""
+    rid = one_file(peer, root)
+    if rid is not None:
+        send_file(peer, rid, b"0123456789", size=1 << 40)
+
+
+@case
+def file_reason_huge(peer, root, args):
+    """FILE status "vanished" with a reason claiming 0xffffffff bytes."""
+    rid = one_file(peer, root)
+    if rid is not None:
+        peer.send(FILE, u32(rid) + u8(1) + u32(0xffffffff) + b"gone")
+
+
+@case
+def file_status_unknown(peer, root, args):
+    rid = one_file(peer, root)
+    if rid is not None:
+        peer.send(FILE, file_status(rid, 7, "what"))
+
+
+@case
+def file_twice(peer, root, args):
+    """A well-formed reply, then a second FILE for the same id."""
+    rid = one_file(peer, root)
+    if rid is not None:
+        send_file(peer, rid, b"0123456789")
+        send_file(peer, rid, b"0123456789")
+
+
+@case
+def data_after_file_end(peer, root, args):
+    """A well-formed reply, then one more DATA frame."""
+    rid = one_file(peer, root)
+    if rid is not None:
+        send_file(peer, rid, b"0123456789")
+        peer.send(DATA, b"0123456789")
+
+
+@case
+def data_wrong_size_hash_ok(peer, root, args):
+    """The listing says 10 bytes; FILE says 5, 5 come with their own hash."""
+    rid = one_file(peer, root)
+    if rid is not None:
+        send_file(peer, rid, b"01234")
+
+
+@case
+def msg_huge(peer, root, args):
+    """A MSG whose text claims 0xffffffff bytes."""
+    if as_sender(peer, root, [], end=False):
+        peer.send(MSG, u8(0) + u32(0xffffffff) + b"text")
+
+
+@case
+def msg_unknown_kind(peer, root, args):
+    """A MSG of kind 9, text with a terminal escape."""
+    if as_sender(peer, root, [], end=False):
+        peer.send(MSG, u8(9) + s(b"odd kind \x1b[2J"))
+        peer.send(END_LIST, end_list(0))
+
+
+@case
+def done_before_reply(peer, root, args):
+    """DONE where the reply to a request belongs."""
+    rid = one_file(peer, root)
+    if rid is not None:
+        peer.send(DONE, done(0))
+
+
+@case
+def done_code(peer, root, args):
+    """A well-formed pass, but the sender's DONE carries code ARGS[0]."""
+    code = int(args[0]) if args else 200
+    rid = one_file(peer, root)
+    if rid is None:
+        return
+    send_file(peer, rid, b"0123456789")
+    if peer.expect(DONE):
+        peer.send(DONE, done(code))
+
+
+@case
+def done_short(peer, root, args):
+    """A well-formed pass, but the sender's DONE is one byte."""
+    rid = one_file(peer, root)
+    if rid is None:
+        return
+    send_file(peer, rid, b"0123456789")
+    if peer.expect(DONE):
+        peer.send(DONE, u8(0))
+
+
+@case
+def error_code(peer, root, args):
+    """ERROR with exit code ARGS[0] and a plain text."""
+    code = int(args[0]) if args else 200
+    if as_sender(peer, root, [], end=False):
+        peer.send(ERROR, u8(code) + s(b"sender gave up"))
+
+
+@case
+def dir_after_contents(peer, root, args):
+    """ "a", "a/x", then "a" again."""
+    as_sender(peer, root, [entry("a", "d"), entry("a/x", "f", size=1), entry("a", "d")])
+
+
+@case
+def sibling_under_file(peer, root, args):
+    """ "a" (file), "a/b" below it, listed as if "a" were a directory."""
+    as_sender(peer, root, [entry("a", "f", size=1), entry("a/b", "d"), entry("a/b/c", "f")])
+
+
+@case
+def symlink_then_dir(peer, root, args):
+    """ "l" a symlink to ARGS[0], then "l/d" a directory and "l/d/x" a file."""
+    as_sender(peer, root, [entry("l", "l", target=args[0]), entry("l/d", "d"),
+                           entry("l/d/x", "f", size=10)])
+
+
+# ---- cases: a symlink planted between listing and write (CVE-2024-12747 class) ------------------
+#
+# The receiver has scanned DEST and asked for a file; then something with
+# write access to DEST replaces a directory of the pass by a symlink to the
+# outside. ARGS: the directory to replace (as hostile.py's cwd sees it),
+# the symlink's target, and optionally where to move the directory aside
+# (without it, the directory is removed).
+
+def plant_symlink(peer, args):
+    path, target = args[0], args[1]
+    aside = args[2] if len(args) > 2 else None
+    if aside:
+        os.rename(path, aside)
+    elif os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
+    os.symlink(target, path)
+    peer.note("  (planted %s -> %s%s)" % (path, target, ", moved aside to " + aside if aside else ""))
+
+
+@case
+def race_parent(peer, root, args):
+    """List "a" and "a/f"; after the REQ for "a/f", "a" becomes a symlink; send a/f."""
+    if not as_sender(peer, root, [entry("a", "d"), entry("a/f", "f", size=10)]):
+        return
+    rid = first_req(peer)
+    if rid is None:
+        return
+    plant_symlink(peer, args)
+    send_file(peer, rid, b"0123456789")
+
+
+@case
+def race_delete(peer, root, args):
+    """DEST has a/old; list "a" and "a/f" only; after the REQ for a/f, "a"
+    becomes a symlink; then a/f's data and END_LIST (which deletes a/old)."""
+    if not as_sender(peer, root, [entry("a", "d"), entry("a/f", "f", size=10)], end=False):
+        return
+    rid = first_req(peer)
+    if rid is None:
+        return
+    plant_symlink(peer, args)
+    send_file(peer, rid, b"0123456789")
+    peer.send(END_LIST, end_list(2))
+
+
+@case
+def race_history(peer, root, args):
+    """List "f" only; after its REQ, the swap (DEST/.shelter/history, say);
+    then f's data and END_LIST. DEST's old f (a changed file) or its other
+    entries (deletions) go to history after the swap."""
+    if not as_sender(peer, root, [entry("f", "f", size=10)], end=False):
+        return
+    rid = first_req(peer)
+    if rid is None:
+        return
+    plant_symlink(peer, args)
+    send_file(peer, rid, b"0123456789")
+    peer.send(END_LIST, end_list(1))
+
+
+
 # ---- cases: the handshake ----------------------------------------------------------------
 
 @case
@@ -854,6 +1133,38 @@ def start_huge_count(peer, root, args):
 def eof_after_hello(peer, root, args):
     peer.send(HELLO, hello())
     peer.close()
+
+
+# ---- cases: the handshake, as a server (serve mode only) -------------------------------------------
+
+@case
+def srv_banner(peer, root, args):
+    """A login banner where the server's HELLO should be; the channel stays open."""
+    peer.send_raw(b"Last login: Mon Jan  1 00:00:00 2024\r\nWelcome to host\r\n", "a login banner")
+    peer.expect(DONE)
+
+
+@case
+def srv_version(peer, root, args):
+    """HELLO with versions 2..5."""
+    peer.send(HELLO, hello(2, 5))
+
+
+@case
+def srv_no_ready(peer, root, args):
+    """HELLO, then a listing where READY belongs."""
+    if serve_handshake(peer, ROLE_SENDER, ready=False):
+        peer.send(ENTRY, entry("x", "f", size=1))
+
+
+@case
+def srv_error(peer, root, args):
+    """ERROR (code ARGS[0], default 3) instead of READY, its text with a
+    terminal escape and a newline."""
+    code = int(args[0]) if args else 3
+    if serve_handshake(peer, None, ready=False):
+        peer.send(ERROR, u8(code) + s(b"DEST /x: gone \x1b]0;pwned\x07\nshelter: error: forged line"))
+
 
 
 # ---- cases: a hostile receiver (the server sends) -----------------------------------------
@@ -971,6 +1282,112 @@ def req_then_eof(peer, root, args):
         peer.close()
 
 
+@case
+def req_repeat_id(peer, root, args):
+    """REQ 1, its reply, then REQ 1 again."""
+    if as_receiver(peer, root):
+        peer.send(REQ, req(1, args[0].encode()))
+        if peer.expect(FILE_END):
+            peer.send(REQ, req(1, args[0].encode()))
+
+
+@case
+def req_flood(peer, root, args):
+    """ARGS[1] (default 2000) requests for ARGS[0] without waiting, then read every reply."""
+    n = int(args[1]) if len(args) > 1 else 2000
+    if not as_receiver(peer, root):
+        return
+    batch = b"".join(frame(REQ, req(i, args[0].encode())) for i in range(1, n + 1))
+    peer.send_raw(batch, "%d REQs for %s" % (n, args[0]))
+    for _ in range(n):
+        f = peer.expect(FILE)
+        if not f:
+            return
+        if f[1][4] == 0 and not peer.expect(FILE_END):
+            return
+    peer.send(DONE, done(0))
+
+
+@case
+def sig_lengths(peer, root, args):
+    """REQ ARGS[0] against a 1000-byte basis with a signature whose header
+    says block length ARGS[1] and strong length ARGS[2] (magic ARGS[3] in
+    hex, default BLAKE2). ARGS[4] "fit": as many bytes as the real header
+    needs (the header is what's wrong); "claimed": as many as the claimed
+    parameters would need (capped at 200000)."""
+    path, block, strong = args[0].encode(), int(args[1]), int(args[2])
+    magic = int(args[3], 16) if len(args) > 3 else 0x72730147
+    size = args[4] if len(args) > 4 else "fit"
+    basis = 1000
+    if not as_receiver(peer, root):
+        return
+    if size == "fit":
+        n = 12 + 36 * -(-basis // sig_block(basis))
+    else:
+        blocks = -(-basis // block) if block else 1
+        n = min(200000, 12 + blocks * (4 + strong))
+    sig = u32(magic) + u32(block) + u32(strong)
+    sig += b"\x5a" * (n - len(sig))
+    peer.send(REQ, req(1, path, basis=basis, has_sig=1))
+    peer.send(SIG, sig)
+    peer.send(SIG_END, u64(len(sig)))
+
+
+@case
+def sig_header_only(peer, root, args):
+    """The right 12-byte header for a 1000-byte basis, no block sums, SIG_END 12."""
+    if as_receiver(peer, root):
+        peer.send(REQ, req(1, args[0].encode(), basis=1000, has_sig=1))
+        peer.send(SIG, sig_header(1000))
+        peer.send(SIG_END, u64(12))
+
+
+@case
+def sig_without_req(peer, root, args):
+    """SIG and SIG_END with no REQ before them."""
+    if as_receiver(peer, root):
+        peer.send(SIG, sig_header(1000) + b"\0" * 36)
+        peer.send(SIG_END, u64(48))
+
+
+@case
+def sig_empty_frame(peer, root, args):
+    if as_receiver(peer, root):
+        peer.send(REQ, req(1, args[0].encode(), basis=1000, has_sig=1))
+        peer.send(SIG, b"")
+
+
+@case
+def sig_zero_basis_blocks(peer, root, args):
+    """basis size 0 with has_sig, but block sums after the header."""
+    if as_receiver(peer, root):
+        peer.send(REQ, req(1, args[0].encode(), basis=0, has_sig=1))
+        peer.send(SIG, sig_header(0) + b"\0" * 36)
+        peer.send(SIG_END, u64(48))
+
+
+@case
+def plan_twice(peer, root, args):
+    if as_receiver(peer, root):
+        peer.send(PLAN, u64(10) + u64(1))
+        peer.send(PLAN, u64(10) + u64(1))
+
+
+@case
+def recv_done_short(peer, root, args):
+    """The receiver's DONE, one byte long."""
+    if as_receiver(peer, root):
+        peer.send(DONE, u8(0))
+
+
+@case
+def recv_done_code(peer, root, args):
+    """The receiver's DONE with code ARGS[0]."""
+    if as_receiver(peer, root):
+        peer.send(DONE, done(int(args[0])))
+
+
+
 # ---- main ------------------------------------------------------------------------------------
 
 def main(argv):
@@ -978,10 +1395,15 @@ def main(argv):
     msgs = []
     no_data = []
     stderr_ok = False
+    serve = False
+    log_file = "hostile.log"
     while argv and argv[0].startswith("--"):
         opt = argv.pop(0)
         if opt == "--stderr-ok":
             stderr_ok = True
+            continue
+        if opt == "--serve":
+            serve = True
             continue
         if not argv:
             sys.exit("hostile.py: %s needs a value" % opt)
@@ -992,13 +1414,23 @@ def main(argv):
             msgs.append(val)
         elif opt == "--no-data":
             no_data.append(val.encode())
+        elif opt == "--log":
+            log_file = val
+        elif opt == "--exclude":
+            EXCLUDES.append(val)
         else:
             print("hostile.py: unknown option %s" % opt, file=sys.stderr)
             return 2
-    if len(argv) < 2 or argv[0] not in CASES:
+    if serve and len(argv) >= 3 and argv[-1] == "--server":
+        argv = argv[:-3]	# HOST CMD --server, from the client's command line
+    if not argv or argv[0] not in CASES or (not serve and len(argv) < 2):
         print("usage: hostile.py [--exit N|nonzero] [--msg TEXT] [--no-data TEXT] [--stderr-ok] "
-              "CASE ROOT [ARG...]\ncases: " + " ".join(sorted(CASES)), file=sys.stderr)
+              "[--exclude PAT] CASE ROOT [ARG...]\n"
+              "       hostile.py --serve [--log FILE] [--no-data TEXT] CASE [ARG...] HOST CMD "
+              "--server\ncases: " + " ".join(sorted(CASES)), file=sys.stderr)
         return 2
+    if serve:
+        return serve_main(argv[0], argv[1:], log_file, no_data)
     name, root, args = argv[0], argv[1], argv[2:]
 
     peer = Peer(cwd=os.getcwd())
@@ -1024,15 +1456,43 @@ def main(argv):
     for m in msgs:
         if not any(m in e for e in errs):
             bad.append("no error message mentions %r" % m)
+    bad += data_check(peer, no_data)
+    if peer.stderr and not stderr_ok:
+        bad.append("the server wrote to its stderr")
+    for b in bad:
+        print("FAIL: " + b)
+    return 1 if bad else 0
+
+
+def data_check(peer, no_data):
+    """No DATA frame received carries any of NO_DATA."""
+    bad = []
     for t, p in peer.got:
         if t == DATA:
             for d in no_data:
                 if d in p:
                     bad.append("a DATA frame carries %r" % d)
-    if peer.stderr and not stderr_ok:
-        bad.append("the server wrote to its stderr")
-    for b in bad:
-        print("FAIL: " + b)
+    return bad
+
+
+def serve_main(name, args, log_file, no_data):
+    """Serve mode: the channel is our stdin/stdout; everything else goes to LOG_FILE."""
+    peer = Peer(cwd=None, serve=True)
+    try:
+        CASES[name](peer, None, args)
+        peer.finish()
+    except Exception as e:		# a bug here must not look like the client's fault
+        import traceback
+        peer.fail("hostile.py raised %r" % e)
+        peer.note(traceback.format_exc())
+        peer.close()
+    bad = peer.failures + data_check(peer, no_data)
+    with open(log_file, "a") as f:
+        f.write("# serve %s %s\n" % (name, " ".join(args)))
+        for line in peer.log:
+            f.write(line + "\n")
+        for b in bad:
+            f.write("FAIL: " + b + "\n")
     return 1 if bad else 0
 
 

@@ -76,11 +76,16 @@ refused() {
 	untouched && dest_lacks_payload
 }
 
-# serve_refused CASE [ARGS]: as a receiver against the server's SRC.
+# serve_refused [--exclude PAT]... CASE [ARGS]: as a receiver against the server's SRC.
 serve_refused() {
-	local c=$1
+	local opts=() c
+	while [ "$1" = --exclude ]; do
+		opts+=("$1" "$2")
+		shift 2
+	done
+	c=$1
 	shift
-	hostile --exit 12 --msg "protocol error" --no-data TOPSECRET "$c" "$PWD/case/src" "$@" &&
+	hostile --exit 12 --msg "protocol error" --no-data TOPSECRET "${opts[@]}" "$c" "$PWD/case/src" "$@" &&
 	untouched
 }
 
@@ -377,6 +382,87 @@ t 'REQ with an INT64_MAX-byte basis: refused, promptly' '
 t 'EOF inside a signature: the server ends' '
 	setup_src_links &&
 	hostile --exit nonzero --no-data TOPSECRET req-then-eof "$PWD/case/src" file && untouched
+'
+
+# ---- a hostile receiver: what the listing never holds (CVE-2024-12086 class) ----------------
+
+t 'REQ of a file the START excludes is a protocol error, nothing sent' '
+	setup_src_links && printf "TOPSECRET-%s\n" $$ >case/src/private && snapshot >before &&
+	serve_refused --exclude private req-paths private && grep -q "never listed" out || { cat out; false; }
+'
+t 'REQ below a directory the START excludes is a protocol error, nothing sent' '
+	setup_src_links && mkdir case/src/keys && printf "TOPSECRET-%s\n" $$ >case/src/keys/k &&
+	snapshot >before &&
+	serve_refused --exclude keys/ req-paths keys/k
+'
+t 'REQ below SRC/.shelter is a protocol error, nothing sent' '
+	setup_src_links && mkdir case/src/.shelter && printf "TOPSECRET-%s\n" $$ >case/src/.shelter/k &&
+	snapshot >before &&
+	serve_refused req-paths .shelter/k
+'
+
+# ---- exit codes the peer chooses ------------------------------------------------------------------
+
+t 'a receiver'"'"'s DONE with an undocumented exit code (200): the server ends with 12' '
+	setup_src_links && serve_refused recv-done-code 200
+'
+t 'a sender'"'"'s DONE with an undocumented exit code (200): the server ends with 12' '
+	setup && hostile --exit 12 --msg "does not define" done-code "$PWD/case/dest" 200
+'
+t 'an ERROR with an undocumented exit code (200): the server ends with 12' '
+	setup && hostile --exit 12 error-code "$PWD/case/dest" 200
+'
+
+# ---- a symlink planted between listing and write (CVE-2024-12747 class) ----------------------
+# hostile.py lists "a" and "a/f"; once the server has scanned DEST and sent
+# its REQ, hostile.py (standing in for a local attacker with write access
+# to DEST) replaces case/dest/a by a symlink to case/outside, then sends
+# the data. Nothing may appear in, or vanish from, case/outside.
+
+t 'DEST/a (new) becomes a symlink to outside after the REQ: error, outside unchanged' '
+	setup &&
+	hostile --exit 23 --msg "a/f" race-parent "$PWD/case/dest" "$PWD/case/dest/a" "$PWD/case/outside" &&
+	untouched && no_temp_files case && [ ! -e case/outside/f ] && [ -L case/dest/a ]
+'
+t 'DEST/a with a/f as the delta basis becomes a symlink after the REQ: outside unchanged' '
+	setup && mkdir case/dest/a && printf "old content\n" >case/dest/a/f &&
+	printf "outside f\n" >case/outside/f && snapshot >before &&
+	hostile --exit 23 race-parent "$PWD/case/dest" "$PWD/case/dest/a" "$PWD/case/outside" &&
+	untouched && no_temp_files case
+'
+# The server holds the directory it resolved beneath DEST, not its name:
+# moved aside within DEST, the file follows it; the planted symlink is unused.
+t 'DEST/a moved aside within DEST, a symlink in its place: the write follows the directory' '
+	setup && mkdir case/dest/a && printf "old content\n" >case/dest/a/f &&
+	printf "outside f\n" >case/outside/f && snapshot >before &&
+	hostile --exit 0 race-parent "$PWD/case/dest" "$PWD/case/dest/a" "$PWD/case/outside" \
+		"$PWD/case/dest/aside" &&
+	untouched && no_temp_files case && [ "$(cat case/dest/aside/f)" = "$PAYLOAD" ]
+'
+t 'DEST/a becomes a symlink before a/old is deleted: outside/old stays' '
+	setup && mkdir case/dest/a && printf "old\n" >case/dest/a/old &&
+	printf "outside old\n" >case/outside/old && snapshot >before &&
+	hostile --exit 23 --msg "a/old" race-delete "$PWD/case/dest" "$PWD/case/dest/a" \
+		"$PWD/case/outside" "$PWD/case/dest/aside" &&
+	untouched && no_temp_files case && [ "$(cat case/dest/aside/old)" = old ]
+'
+t 'DEST/.shelter/history becomes a symlink before a deletion is kept: exit 11, outside unchanged' '
+	setup && mkdir -p case/dest/.shelter/history && printf "old\n" >case/dest/old &&
+	hostile --exit 11 --msg "history" race-history "$PWD/case/dest" \
+		"$PWD/case/dest/.shelter/history" "$PWD/case/outside" &&
+	untouched && no_temp_files case && [ "$(cat case/dest/old)" = old ]
+'
+t 'DEST/.shelter/history becomes a symlink before a changed file is kept: exit 11' '
+	setup && mkdir -p case/dest/.shelter/history && printf "old\n" >case/dest/f &&
+	hostile --exit 11 --msg "history" race-history "$PWD/case/dest" \
+		"$PWD/case/dest/.shelter/history" "$PWD/case/outside" &&
+	untouched && no_temp_files case && [ "$(cat case/dest/f)" = old ]
+'
+t 'DEST/.shelter becomes a symlink before a deletion is kept: exit 11, outside unchanged' '
+	setup && mkdir -p case/dest/.shelter && printf "old\n" >case/dest/old &&
+	hostile --exit 11 --msg "history" race-history "$PWD/case/dest" \
+		"$PWD/case/dest/.shelter" "$PWD/case/outside" &&
+	untouched && no_temp_files case && [ "$(cat case/dest/old)" = old ]
 '
 
 done_testing
