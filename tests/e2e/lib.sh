@@ -11,18 +11,34 @@
 #
 # SHELTER is the binary under test (make check sets it); TOP_SRCDIR the
 # source tree.
+#
+# SHELTER_E2E_MODE runs a script's passes three ways: local (the default),
+# push or pull. In push and pull mode a private sshd is started (sshd.sh)
+# and SHELTER becomes remote-wrap.sh, which turns `backup SRC DEST` into
+# `backup -e SSH --remote-cmd BINARY SRC testhost:/abs/DEST` (push) or
+# `... testhost:/abs/SRC DEST` (pull). testhost is this machine, so the
+# tests look at both trees as they are. tests/e2e/push/ and pull/ hold the
+# scripts that make check runs in those modes. For the few assertions that
+# differ by mode: E2E_MODE; E2E_SRC_HOST and E2E_DEST_HOST, "testhost: "
+# when that side is remote (the remote side's messages start with it), else
+# empty; STAT_TO_DEST and STAT_TO_SRC, the --stats lines that count the
+# bytes that went towards DEST (the files' data) and back towards SRC: the
+# client's "Total bytes sent" and "Total bytes received", swapped in a pull,
+# where the client receives.
 
 set -u
-: "${SHELTER:=$(cd "$(dirname "$0")/../.." && pwd)/src/shelter}"
-: "${TOP_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+T_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${SHELTER:=$(cd "$T_LIB_DIR/../.." && pwd)/src/shelter}"
+: "${TOP_SRCDIR:=$(cd "$T_LIB_DIR/../.." && pwd)}"
 export SHELTER TOP_SRCDIR
 LC_ALL=C
 export LC_ALL
+E2E_MODE=${SHELTER_E2E_MODE:-local}
 
 T_COUNT=0
 T_FAILED=0
 T_NAME=$(basename "$0" .sh)
-T_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/shelter-$T_NAME.XXXXXX")
+T_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/shelter-$T_NAME${E2E_MODE#local}.XXXXXX")
 trap 'rm -rf "$T_ROOT"' EXIT
 
 # t TITLE BODY: run BODY in a fresh directory under the scratch root.
@@ -155,3 +171,30 @@ no_temp_files() {
 	left=$(find "$1" -name '.shelter-tmp-*' | head -5)
 	[ -z "$left" ] || { echo "temporary files left: $left"; return 1; }
 }
+
+# ---- push and pull modes ----------------------------------------------------
+E2E_SRC_HOST= E2E_DEST_HOST=
+STAT_TO_DEST='Total bytes sent' STAT_TO_SRC='Total bytes received'
+case "$E2E_MODE" in
+local) ;;
+push | pull)
+	. "$T_LIB_DIR/sshd.sh"
+	if ! sshd_start mux >"$T_ROOT/sshd-start.log" 2>&1; then
+		echo "1..0 # SKIP $E2E_MODE mode: no usable sshd: $(tail -1 "$T_ROOT/sshd-start.log")"
+		exit 0
+	fi
+	if [ "$E2E_MODE" = push ]; then
+		E2E_DEST_HOST='testhost: '
+	else
+		E2E_SRC_HOST='testhost: '
+		STAT_TO_DEST='Total bytes received' STAT_TO_SRC='Total bytes sent'
+	fi
+	SHELTER_E2E_REAL=$SHELTER SHELTER_E2E_SSH=$SSH SHELTER_E2E_ROOT=$T_ROOT
+	SHELTER_E2E_MODE=$E2E_MODE SHELTER=$T_LIB_DIR/remote-wrap.sh
+	export SHELTER SHELTER_E2E_REAL SHELTER_E2E_SSH SHELTER_E2E_ROOT SHELTER_E2E_MODE
+	;;
+*)
+	echo "Bail out! SHELTER_E2E_MODE=$E2E_MODE: expected local, push or pull"
+	exit 1
+	;;
+esac
