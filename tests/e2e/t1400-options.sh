@@ -193,8 +193,8 @@ t '--stats prints the ten lines, in order, with the right numbers' '
 	expect_eq 350 "$(stat_num "Total transferred file size")" &&
 	expect_eq 350 "$(stat_num "Literal data")" &&
 	expect_eq 0 "$(stat_num "Matched data")" &&
-	[ "$(stat_num "Total bytes sent")" -gt 350 ] &&
-	[ "$(stat_num "Total bytes received")" -gt 0 ] &&
+	[ "$(stat_num "$STAT_TO_DEST")" -gt 350 ] &&
+	[ "$(stat_num "$STAT_TO_SRC")" -gt 0 ] &&
 	printf 0123456789 >>src/f1 && rm src/f2 && rmdir src/sub2 && head -c 30 /dev/urandom >src/f5 &&
 	sh_run 0 backup --stats src dst &&
 	line=$(grep "^Number of files: " out) &&
