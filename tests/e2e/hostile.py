@@ -1191,17 +1191,8 @@ def as_receiver(peer, root):
 @case
 def req_paths(peer, root, args):
     """REQ each path in ARGS (whole files), read the replies, end the pass."""
-    if not as_receiver(peer, root):
-        return
-    for i, p in enumerate(args, 1):
-        peer.send(REQ, req(i, p.encode()))
-    for _ in args:
-        f = peer.expect(FILE)
-        if not f:
-            return
-        if f[1][4] == 0 and not peer.expect(FILE_END):
-            return
-    peer.send(DONE, done(0))
+    if as_receiver(peer, root):
+        req_paths_after(peer, args)
 
 
 @case
@@ -1300,6 +1291,28 @@ def req_flood(peer, root, args):
     batch = b"".join(frame(REQ, req(i, args[0].encode())) for i in range(1, n + 1))
     peer.send_raw(batch, "%d REQs for %s" % (n, args[0]))
     for _ in range(n):
+        f = peer.expect(FILE)
+        if not f:
+            return
+        if f[1][4] == 0 and not peer.expect(FILE_END):
+            return
+    peer.send(DONE, done(0))
+
+
+@case
+def race_req(peer, root, args):
+    """CVE-2024-12747 against a sender: once the listing is in, ARGS[0] (in
+    SRC) is replaced by a symlink to ARGS[1]; then REQ each of ARGS[2:]."""
+    if not as_receiver(peer, root):
+        return
+    plant_symlink(peer, args[:2])
+    req_paths_after(peer, args[2:])
+
+
+def req_paths_after(peer, paths):
+    for i, p in enumerate(paths, 1):
+        peer.send(REQ, req(i, p.encode()))
+    for _ in paths:
         f = peer.expect(FILE)
         if not f:
             return

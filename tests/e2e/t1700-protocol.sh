@@ -401,6 +401,21 @@ t 'REQ below SRC/.shelter is a protocol error, nothing sent' '
 	serve_refused req-paths .shelter/k
 '
 
+# ---- a hostile receiver: a symlink planted between listing and read (CVE-2024-12747 class) --
+
+t 'SRC/file becomes a symlink to outside/secret after the listing: not served' '
+	setup_src_links &&
+	hostile --exit 24 --no-data TOPSECRET race-req "$PWD/case/src" "$PWD/case/src/file" \
+		"$PWD/case/outside/secret" file &&
+	! grep -q "^< FILE id=[0-9]* ok" out || { cat out; fail "a FILE with content was sent"; }
+'
+t 'SRC/dir becomes a symlink to outside after the listing: dir/secret not served' '
+	setup_src_links && printf "x" >case/src/dir/secret &&
+	hostile --exit 24 --no-data TOPSECRET race-req "$PWD/case/src" "$PWD/case/src/dir" \
+		"$PWD/case/outside" dir/secret &&
+	! grep -q "^< FILE id=[0-9]* ok" out || { cat out; fail "a FILE with content was sent"; }
+'
+
 # ---- exit codes the peer chooses ------------------------------------------------------------------
 
 t 'a receiver'"'"'s DONE with an undocumented exit code (200): the server ends with 12' '

@@ -451,6 +451,21 @@ t 'push: EOF inside a signature: connection lost' '
 	setup_src && client 10 push req-then-eof file && says "connection" && clean
 '
 
+# ---- push: a symlink planted between listing and read (CVE-2024-12747 class) -----------------
+# Once the client has listed SRC, hostile.py replaces an entry of it by a
+# symlink to case/outside and asks for what is now behind it.
+
+t 'push: SRC/file becomes a symlink to outside/secret after the listing: not served' '
+	setup_src &&
+	client 24 push race-req "$PWD/case/src/file" "$PWD/case/outside/secret" file &&
+	! grep -q "^< FILE id=[0-9]* ok" hostile.log || { show; fail "a FILE with content was sent"; }
+'
+t 'push: SRC/dir becomes a symlink to outside after the listing: dir/secret not served' '
+	setup_src && printf "x" >case/src/dir/secret && snapshot >before &&
+	client 24 push race-req "$PWD/case/src/dir" "$PWD/case/outside" dir/secret &&
+	! grep -q "^< FILE id=[0-9]* ok" hostile.log || { show; fail "a FILE with content was sent"; }
+'
+
 # ---- pull: a symlink planted between listing and write (CVE-2024-12747 class) ----------------
 # hostile.py lists "a" and "a/f"; once the client has scanned DEST and sent
 # its REQ, hostile.py (standing in for a local attacker with write access
