@@ -1,0 +1,3 @@
+#!/bin/sh
+# ../t1400-options.sh with every pass a push over ssh (SHELTER_E2E_MODE, see ../lib.sh).
+SHELTER_E2E_MODE=push exec bash "$(dirname "$0")/../t1400-options.sh"
