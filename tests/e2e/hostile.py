@@ -860,6 +860,30 @@ def entry_target_huge(peer, root, args):
 
 
 @case
+def entry_target_nul(peer, root, args):
+    """A symlink whose target holds a NUL byte."""
+    if as_sender(peer, root, [], end=False):
+        peer.send(ENTRY, entry("l", "l", target=b"/etc\0/passwd"))
+
+
+@case
+def entry_target_long(peer, root, args):
+    """A symlink target of 4096 bytes (the limit is 4095)."""
+    if as_sender(peer, root, [], end=False):
+        peer.send(ENTRY, entry("l", "l", target=b"t" * 4096))
+
+
+@case
+def data_after_vanished(peer, root, args):
+    """FILE "vanished" (no content follows), then DATA anyway."""
+    rid = one_file(peer, root)
+    if rid is not None:
+        peer.send(FILE, file_status(rid, 1, "vanished"))
+        peer.send(DATA, b"0123456789")
+        peer.send(FILE_END, file_end(xxh128(b"0123456789"), literal=10))
+
+
+@case
 def entry_size_huge(peer, root, args):
     """An ENTRY of 2^64-1 bytes (a negative i64)."""
     if as_sender(peer, root, [], end=False):
@@ -1145,6 +1169,20 @@ def srv_banner(peer, root, args):
 
 
 @case
+def srv_silent(peer, root, args):
+    """HELLO and READY, then nothing, the channel held open."""
+    if serve_handshake(peer, None):
+        peer.expect(DONE)
+
+
+@case
+def recv_stray_frame(peer, root, args):
+    """A receiver sending a FILE frame (a sender's frame) after the listing."""
+    if as_receiver(peer, root):
+        peer.send(FILE, file_status(1, 1, "stray"))
+
+
+@case
 def srv_version(peer, root, args):
     """HELLO with versions 2..5."""
     peer.send(HELLO, hello(2, 5))
@@ -1160,10 +1198,14 @@ def srv_no_ready(peer, root, args):
 @case
 def srv_error(peer, root, args):
     """ERROR (code ARGS[0], default 3) instead of READY, its text with a
-    terminal escape and a newline."""
+    terminal escape; with ARGS[1] "newline", a second line that looks like
+    the client's own."""
     code = int(args[0]) if args else 3
+    text = b"DEST /x: gone \x1b]0;pwned\x07"
+    if len(args) > 1 and args[1] == "newline":
+        text += b"\nshelter: error: forged line"
     if serve_handshake(peer, None, ready=False):
-        peer.send(ERROR, u8(code) + s(b"DEST /x: gone \x1b]0;pwned\x07\nshelter: error: forged line"))
+        peer.send(ERROR, u8(code) + s(text))
 
 
 

@@ -78,7 +78,7 @@ dest_empty() {
 # the transcript to ./hostile.log. hostile.py's own checks must hold, and
 # the client's stderr must be nothing but "shelter: error/warning:" lines.
 client() {
-	local want=$1 mode=$2 c=$3 got=0 cmd a
+	local want=$1 mode=$2 c=$3 got=0 cmd
 	shift 3
 	cmd="$PYTHON '$HOSTILE' --serve --log '$PWD/hostile.log' --no-data TOPSECRET $c"
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
@@ -103,7 +103,13 @@ client() {
 		show; fail "a check of hostile.py failed"
 	elif grep -qv '^shelter: \(error\|warning\): ' err; then
 		show; fail "the client's stderr has lines other than errors and warnings"
-	fi
+	fi || return 1
+	case $want in
+	2 | 3 | 10 | 12 | 30)
+		# An error that ends the pass is one line (per-file errors, 23, may be several).
+		[ "$(grep -c '^shelter: error: ' err)" = 1 ] ||
+			{ show; fail "the client should report one error line"; }
+	esac
 }
 
 show() {
@@ -247,6 +253,8 @@ t 'pull: an unknown frame type is a protocol error'     'setup && refused unknow
 t 'pull: an ENTRY path claiming 0xffffffff bytes is a protocol error' 'setup && refused entry-str-huge && dest_empty'
 t 'pull: a symlink target claiming 0xffffffff bytes is a protocol error' 'setup && refused entry-target-huge && dest_empty'
 t 'pull: an empty symlink target is a protocol error'  'setup && refused entry-empty-target && dest_empty'
+t 'pull: a symlink target with a NUL byte is a protocol error' 'setup && refused entry-target-nul && dest_empty'
+t 'pull: a symlink target of 4096 bytes is a protocol error' 'setup && refused entry-target-long && dest_empty'
 t 'pull: an ENTRY of 2^64-1 bytes (negative as i64) is a protocol error' 'setup && refused entry-size-huge && dest_empty'
 t 'pull: an ENTRY of unknown type is a protocol error'  'setup && refused entry-bad-type && dest_empty'
 t 'pull: a MSG claiming 0xffffffff bytes of text is a protocol error' 'setup && refused msg-huge && dest_empty'
@@ -281,6 +289,7 @@ t 'pull: fewer bytes than FILE announced: not installed' '
 '
 t 'pull: DATA for a file not requested (before any FILE) is a protocol error' 'setup && refused data-before-file && dest_empty'
 t 'pull: an empty DATA frame is a protocol error'       'setup && refused empty-data && dest_empty'
+t 'pull: DATA after a FILE "vanished" is a protocol error' 'setup && refused data-after-vanished && dest_empty'
 t 'pull: DATA after FILE_END is a protocol error' '
 	setup && client 12 pull data-after-file-end && says "protocol error" && clean
 '
@@ -321,6 +330,14 @@ t 'pull: an ERROR with an undocumented exit code (200) ends as a protocol error'
 	setup && client 12 pull error-code 200 && says "fakehost: sender gave up"
 '
 
+# A server that goes silent is a hang the idle limit ends, with one line.
+t 'pull: a server silent after READY: --timeout ends the pass, exit 30, one line' '
+	setup && client 30 pull srv-silent -- --timeout 1 && says "--timeout" && clean && dest_empty
+'
+t 'push: a server silent after READY: --timeout ends the pass, exit 30, one line' '
+	setup && client 30 push srv-silent -- --timeout 1 && says "--timeout" && clean
+'
+
 # ---- pull: the handshake -------------------------------------------------------------------------
 
 t 'pull: a login banner instead of HELLO: "does not speak shelter", exit 2' '
@@ -337,7 +354,7 @@ t 'pull: the server'"'"'s ERROR instead of READY is named after the host, escape
 	! grep -q "$(printf "\033")" err || { show; fail "an escape reached the terminal"; }
 '
 t 'pull: the server'"'"'s ERROR with a newline cannot forge a line of the client'"'"'s own' '
-	setup && client 3 pull srv-error &&
+	setup && client 3 pull srv-error 3 newline &&
 	! grep -q "^shelter: error: forged line" err || { show; fail "a forged line reached stderr"; }
 '
 t 'pull: an ERROR instead of READY with an undocumented exit code (200) ends as a protocol error' '
@@ -397,6 +414,7 @@ t 'push: 2000 requests for one file at once are all answered, no hang' '
 	[ "$(grep -c "^< FILE_END" hostile.log)" = 2000 ] || { show; false; }
 '
 t 'push: a second PLAN is a protocol error'             'setup_src && served_refused plan-twice'
+t 'push: a sender'"'"'s frame (FILE) from the receiver is a protocol error' 'setup_src && served_refused recv-stray-frame'
 t 'push: a malformed DONE from the receiver is a protocol error' 'setup_src && served_refused recv-done-short'
 t 'push: a DONE with an undocumented exit code (200) ends as a protocol error' '
 	setup_src && client 12 push recv-done-code 200
