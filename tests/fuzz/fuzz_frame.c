@@ -22,8 +22,8 @@
  * same bytes (MSG: the same but for control bytes made '?').
  *
  * END_LIST, SIG_END and PLAN are parsed in place by receiver.c and
- * sender.c with the rd_* cursor every decoder here uses; SIG and DATA are
- * raw bytes (fuzz_rsx.c).
+ * sender.c with the rd_* cursor every decoder here uses; READY and NOOP
+ * are taken by their type alone; SIG and DATA are raw bytes (fuzz_rsx.c).
  */
 #include "config.h"
 
