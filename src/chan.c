@@ -161,8 +161,8 @@ static int idle_poll(struct chan *c, struct pollfd *p, int n, int timeout_ms)
 			if (left <= 0) {
 				c->timed_out = 1;
 				c->eof = 1;
-				error("no data to or from the other side for %d seconds; giving up "
-				      "(--timeout)", c->idle_ms / 1000);
+				error("no data to or from the other side for %d second%s; giving up "
+				      "(--timeout)", c->idle_ms / 1000, c->idle_ms == 1000 ? "" : "s");
 				return 0;
 			}
 			ms = (int)left;
@@ -287,6 +287,8 @@ int chan_recv(struct chan *c, uint8_t *type, const unsigned char **payload,
 				return 1;
 			}
 		}
+		if (c->eof && c->timed_out)
+			return -1;	/* said already */
 		if (c->eof)
 			return avail ? error("connection to the other side lost in the middle of a frame")
 					 : error("connection to the other side lost");

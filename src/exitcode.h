@@ -21,6 +21,21 @@ enum exit_code {
 	EXIT_INTERNAL = 70,	/* a bug */
 };
 
+/*
+ * An exit code from the peer (in DONE or ERROR) counts only when it is one
+ * of the above; any other number is itself a protocol error.
+ */
+static inline int peer_code(int code)
+{
+	switch (code) {
+	case EXIT_OK: case EXIT_USAGE: case EXIT_PROTO_VERSION: case EXIT_ROOTS:
+	case EXIT_CONNECTION: case EXIT_DEST_IO: case EXIT_PROTOCOL: case EXIT_SIGNAL:
+	case EXIT_PARTIAL: case EXIT_VANISHED: case EXIT_TIMEOUT: case EXIT_INTERNAL:
+		return code;
+	}
+	return EXIT_PROTOCOL;
+}
+
 /* Which of two codes a pass reports: the more severe one. */
 static inline int exit_worse(int a, int b)
 {

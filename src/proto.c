@@ -236,10 +236,14 @@ int msg_decode(const unsigned char *p, size_t n, uint8_t *kind, char **text)
 	rd_init(&r, p, n);
 	if (rd_u8(&r, kind) || rd_str(&r, &s, &len, 0, MAX_MSG_LEN) || rd_end(&r))
 		return -1;
-	/* A peer's text reaches a terminal: replace control bytes. */
+	/*
+	 * A peer's text reaches a terminal and a log: replace control bytes,
+	 * newline and DEL included, so it can neither drive the terminal nor
+	 * forge a line that looks like this side's own.
+	 */
 	t = xstrndup((const char *)s, len);
 	for (i = 0; i < len; i++)
-		if ((unsigned char)t[i] < 0x20 && t[i] != '\t' && t[i] != '\n')
+		if (((unsigned char)t[i] < 0x20 && t[i] != '\t') || t[i] == 0x7f)
 			t[i] = '?';
 	*text = t;
 	return 0;

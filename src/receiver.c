@@ -149,18 +149,6 @@ static int fatal(struct receiver *r, int code, const char *fmt, ...)
 	return -1;
 }
 
-/* An exit code from the peer (DONE, ERROR) counts only when shelter defines it. */
-static int peer_code(int code)
-{
-	switch (code) {
-	case EXIT_OK: case EXIT_USAGE: case EXIT_PROTO_VERSION: case EXIT_ROOTS:
-	case EXIT_CONNECTION: case EXIT_DEST_IO: case EXIT_PROTOCOL: case EXIT_SIGNAL:
-	case EXIT_PARTIAL: case EXIT_VANISHED: case EXIT_TIMEOUT: case EXIT_INTERNAL:
-		return code;
-	}
-	return EXIT_PROTOCOL;
-}
-
 static void partial(struct receiver *r)
 {
 	r->code = exit_worse(r->code, EXIT_PARTIAL);

@@ -71,18 +71,6 @@ static int never_listed(const struct sender *s, const char *path)
 	return exclude_match(s->a->ex, path, 0);
 }
 
-/* An exit code from the peer (DONE, ERROR) counts only when shelter defines it. */
-static int peer_code(int code)
-{
-	switch (code) {
-	case EXIT_OK: case EXIT_USAGE: case EXIT_PROTO_VERSION: case EXIT_ROOTS:
-	case EXIT_CONNECTION: case EXIT_DEST_IO: case EXIT_PROTOCOL: case EXIT_SIGNAL:
-	case EXIT_PARTIAL: case EXIT_VANISHED: case EXIT_TIMEOUT: case EXIT_INTERNAL:
-		return code;
-	}
-	return EXIT_PROTOCOL;
-}
-
 static void flush_data(struct sender *s)
 {
 	if (s->data.len) {

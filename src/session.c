@@ -113,7 +113,7 @@ int role_common_frame(uint8_t type, const unsigned char *p, size_t n, int *code)
 		/* The peer is ending the pass; its code is kind. */
 		if (*text)
 			log_text(LOG_ERROR, text);
-		*code = kind ? kind : EXIT_PROTOCOL;
+		*code = kind ? peer_code(kind) : EXIT_PROTOCOL;
 		free(text);
 		return -1;
 	}
@@ -313,14 +313,19 @@ static int start_remote(const struct opts *o, const char *host, pid_t *pid)
 	return fd;
 }
 
-/* Wait for the server (or ssh); explain how it ended when the pass could not start. */
-static int wait_server(pid_t pid, int code, const char *host, int started)
+/*
+ * Wait for the server (or ssh); explain how it ended when the pass could not
+ * start. KILLED: this process stopped it (after a timeout), nothing to say.
+ */
+static int wait_server(pid_t pid, int code, const char *host, int started, int killed)
 {
 	int status;
 
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return code;
+	if (killed)
+		return code;
 	if (WIFSIGNALED(status)) {
 		error("the %s process was killed by signal %d (%s)", host ? "ssh" : "server",
 		      WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -457,7 +462,7 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 		kill(pid, SIGTERM);
 		code = EXIT_TIMEOUT;
 	}
-	code = wait_server(pid, code, host, started || c.timed_out);
+	code = wait_server(pid, code, host, started, c.timed_out);
 	chan_release(&c);
 out:
 	peer_host = NULL;
