@@ -19,7 +19,7 @@
  * sooner; it fails at the first length above MAX_FRAME and not before;
  * at the end it reports the lost connection; chan_has_frame agrees; the
  * byte counter is right. Each payload that decodes encodes back to the
- * same bytes (MSG: the same but for control bytes made '?').
+ * same bytes (MSG: the same but for control bytes made '?', none left).
  *
  * END_LIST, SIG_END and PLAN are parsed in place by receiver.c and
  * sender.c with the rd_* cursor every decoder here uses; READY and NOOP
@@ -96,9 +96,10 @@ static void decode_msg(const unsigned char *p, size_t n)
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)text[i];
 
-		/* What reaches a terminal: the peer's byte, or '?' for a control byte. */
-		FUZZ_CHECK(c == p[5 + i] || (c == '?' && p[5 + i] < 0x20));
-		FUZZ_CHECK(c >= 0x20 || c == '\t' || c == '\n');
+		/* What reaches a terminal (doc/protocol.md, MSG kinds): the peer's
+		 * byte, or '?' for a control byte (below 0x20 but tab, and 0x7f). */
+		FUZZ_CHECK(c == p[5 + i] || c == '?');
+		FUZZ_CHECK((c >= 0x20 && c != 0x7f) || c == '\t');
 	}
 	msg_encode(&b, kind, text);
 	FUZZ_CHECK(b.len == n && memcmp(b.data, p, 5) == 0);
@@ -300,6 +301,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (;;) {
 			int has = chan_has_frame(&c);
 
+			/* Of the bytes read so far, is the next frame complete? */
+			FUZZ_CHECK(has == complete(&sc, (size_t)c.received));
 			r = chan_recv(&c, &t, &p, &n, 0);
 			FUZZ_CHECK(!has || r == 1);
 			if (r != 1)
