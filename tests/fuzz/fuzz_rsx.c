@@ -18,7 +18,8 @@
  *     patch must rebuild the new file exactly, and both jobs agree on the
  *     literal and matched bytes.
  *   3 delta as sent: arbitrary bytes as a delta to rsx_patch_new over a
- *     basis of up to 4 KiB in a memfd, fed in pieces like DATA frames.
+ *     basis of up to 4 KiB in a memfd (which may have shrunk or grown
+ *     since its size was taken), fed in pieces like DATA frames.
  *     The outcome must be what a plain reading of librsync's delta format
  *     (doc/format.md there) gives: every COPY inside the basis as it is on
  *     disk, output capped like the receiver caps it at the announced size.
@@ -393,11 +394,17 @@ static void delta_as_sent(const uint8_t *p, size_t n)
 	blen = (size_t)be(p + 2, 2) % (sizeof(basis) + 1);
 	for (i = 0; i < blen; i++)
 		basis[i] = (uint8_t)(i * 131 + p[0]);
-	/* Bit 7: the file shrank after the receiver took its size. */
-	claimed = blen + (p[1] & 0x80 ? (p[1] & 0x7fu) : 0);
+	/* The basis may have changed size after the receiver took it: bit 7,
+	 * it shrank; bit 6, it grew. Either way only bytes that are both
+	 * within the size taken and on disk may be copied. */
+	claimed = blen;
+	if (p[1] & 0x80)
+		claimed += p[1] & 0x3fu;
+	else if (p[1] & 0x40)
+		claimed -= (p[1] & 0x3fu) < blen ? (p[1] & 0x3fu) : blen;
 	out_init(&out, PATCH_CAP);
 	r = apply(p + 4, n - 4, basis, blen, claimed, p[0] | (uint32_t)p[1] << 8, &out, &lit, &mat);
-	want = ref_patch(p + 4, n - 4, basis, blen, PATCH_CAP, &rf);
+	want = ref_patch(p + 4, n - 4, basis, claimed < blen ? claimed : blen, PATCH_CAP, &rf);
 	if (!want)
 		FUZZ_CHECK(r == -1);
 	if (want && rf.used == n - 4)

@@ -187,11 +187,13 @@ def rsx_seeds():
         # 2: seed, flags (bit 0 splice), u16 basis length, basis, new file
         "round-trip": u8(2) + u8(7) + u8(0) + u16(600) + text[:600] + b"appended",
         "round-trip-splice": u8(2) + u8(9) + u8(0x21) + u16(900) + text[:900] + b"INSERTED",
-        # 3: seed, flags (bit 7 shrunk basis), u16 basis length, delta
+        # 3: seed, flags (bit 7 shrunk basis, bit 6 grown), u16 basis length, delta
         "delta": u8(3) + u8(1) + u8(0) + u16(512) + u32(DELTA_MAGIC) + literal(b"head ") +
                  copy(16, 200) + literal(b"x" * 100) + copy_wide(300, 212) + b"\x00",
         "delta-shrunk-basis": u8(3) + u8(2) + u8(0x90) + u16(100) + u32(DELTA_MAGIC) +
                               copy(50, 60) + b"\x00",
+        "delta-grown-basis": u8(3) + u8(4) + u8(0x48) + u16(100) + u32(DELTA_MAGIC) +
+                             copy(0, 92) + copy(90, 2) + b"\x00",
         "delta-trailing": u8(3) + u8(3) + u8(0) + u16(64) + u32(DELTA_MAGIC) + literal(b"a") +
                           b"\x00" + b"after the end",
     }
