@@ -207,6 +207,9 @@ def check(expected, root, with_hash):
         for line in f:
             line = line.rstrip('\n')
             want[line.split(' ', 1)[0]] = strip(line)
+    if not os.path.isdir(root):
+        print('%s is missing' % root, file=sys.stderr)
+        sys.exit(1)
     got = {k: strip(v) for k, v in manifest_dict(root.encode(), with_hash).items()}
     bad = []
     for k in sorted(set(want) | set(got)):
