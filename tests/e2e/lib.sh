@@ -191,7 +191,11 @@ push | pull)
 	fi
 	SHELTER_E2E_REAL=$SHELTER SHELTER_E2E_SSH=$SSH SHELTER_E2E_ROOT=$T_ROOT
 	SHELTER_E2E_MODE=$E2E_MODE SHELTER=$T_LIB_DIR/remote-wrap.sh
-	export SHELTER SHELTER_E2E_REAL SHELTER_E2E_SSH SHELTER_E2E_ROOT SHELTER_E2E_MODE
+	# The long options that take a value, for remote-wrap.sh to skip them.
+	SHELTER_E2E_VALUE_OPTS=$("$SHELTER_E2E_REAL" --help 2>/dev/null |
+		sed -n 's/^ *\(-., \)\{0,1\}\(--[a-z-]*\)=.*/\2/p' | tr '\n' ' ')
+	export SHELTER SHELTER_E2E_REAL SHELTER_E2E_SSH SHELTER_E2E_ROOT SHELTER_E2E_MODE \
+		SHELTER_E2E_VALUE_OPTS
 	;;
 *)
 	echo "Bail out! SHELTER_E2E_MODE=$E2E_MODE: expected local, push or pull"

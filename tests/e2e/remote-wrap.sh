@@ -13,8 +13,11 @@
 real=$SHELTER_E2E_REAL
 
 # Find the operands the way popt does: options may come anywhere until
-# "--"; these take a value, as the next word or after "=" (long) or in the
-# same word (short): --exclude --exclude-from -e/--rsh --remote-cmd.
+# "--"; some take a value, as the next word or after "=" (long) or in the
+# same word (short -e). The long ones: those known here, and every
+# --NAME=VALUE of --help (SHELTER_E2E_VALUE_OPTS, from lib.sh), so that an
+# option added later does not make an operand of its value.
+value_opts=" --exclude --exclude-from --rsh --remote-cmd --timeout --restrict ${SHELTER_E2E_VALUE_OPTS:-} "
 ops=() own_rsh= i=1 rest=
 while [ $i -le $# ]; do
 	a=${!i}
@@ -23,10 +26,12 @@ while [ $i -le $# ]; do
 	else
 		case "$a" in
 		--) rest=1 ;;
-		--exclude | --exclude-from) i=$((i + 1)) ;;
-		--rsh | --remote-cmd) own_rsh=1 i=$((i + 1)) ;;
-		--rsh=* | --remote-cmd=*) own_rsh=1 ;;
-		--*) ;;
+		--rsh | --remote-cmd | --rsh=* | --remote-cmd=*) own_rsh=1 ;;
+		esac
+		case "$a" in
+		--) ;;
+		--*=*) ;;
+		--*) case "$value_opts" in *" $a "*) i=$((i + 1)) ;; esac ;;
 		-?*)
 			# A cluster of short options; -e takes the rest of the word or the next.
 			case "${a#-}" in
