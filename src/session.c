@@ -353,7 +353,7 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 	struct stats stats;
 	struct chan c;
 	struct buf b = BUF_INIT;
-	int code, fd, root_fd = -1, pull = 0, started = 0;
+	int code, fd, root_fd = -1, pull = 0, started = 0, made_dest = 0, ready = 0;
 	size_t i;
 	pid_t pid;
 
@@ -371,6 +371,7 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 				code = EXIT_DEST_IO;
 				goto out;
 			}
+			made_dest = 1;
 			root_fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		}
 		if (root_fd < 0 && !(errno == ENOENT && (o->flags & OPT_DRY_RUN))) {
@@ -437,6 +438,8 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 		} else if (t != F_READY) {
 			error("protocol error: expected READY, got %s", frame_name(t));
 			code = EXIT_PROTOCOL;
+		} else {
+			ready = 1;
 		}
 	}
 	if (!code) {
@@ -468,6 +471,10 @@ out:
 	peer_host = NULL;
 	if (root_fd >= 0)
 		close(root_fd);
+	/* A pull that never started (bad remote SRC, no connection) leaves no
+	 * DEST behind, as a local pass with a bad SRC creates none. */
+	if (made_dest && !ready)
+		rmdir(dest);
 	free(dest_abs);
 	free(host);
 	free(rpath);
