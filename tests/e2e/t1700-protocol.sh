@@ -18,36 +18,7 @@ PAYLOAD=0123456789	# what hostile.py sends as file content
 
 fail() { printf '%s\n' "$*"; return 1; }
 
-# setup: case/{dest,src,outside}; a snapshot of all but case/dest.
-setup() {
-	mkdir -p case/dest case/src/dir case/outside/dir &&
-	printf 'do not touch\n' >case/outside/sentinel &&
-	printf 'TOPSECRET-%s\n' "$$" >case/outside/secret &&
-	printf '%s' "$PAYLOAD" >case/src/file &&
-	snapshot >before
-}
-
-# snapshot: every entry under case/ but case/dest, with type, mode, size,
-# mtime, link target and content hash. Any write outside DEST changes it.
-snapshot() {
-	(cd case && find . -path ./dest -prune -o -printf '%p %y %m %s %T@ %l\n' | LC_ALL=C sort &&
-	 find . -path ./dest -prune -o -type f -exec sha256sum {} + | LC_ALL=C sort)
-}
-
-# untouched: nothing outside DEST changed since setup.
-untouched() {
-	snapshot >after &&
-	diff -u before after >diff.out || { cat diff.out; fail "something outside DEST changed"; }
-}
-
-# dest_lacks_payload: no file in DEST (history included) holds the
-# content the hostile peer sent, and no temporary file is left.
-dest_lacks_payload() {
-	local hit
-	hit=$(grep -rl -- "$PAYLOAD" case/dest 2>/dev/null | head -3)
-	[ -z "$hit" ] || fail "DEST holds the hostile content: $hit"
-	no_temp_files case/dest
-}
+. "$(dirname "$0")/hostile-lib.sh"
 
 # dest_entries: the entries in DEST, not counting .shelter, one per line.
 dest_entries() {
