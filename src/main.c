@@ -90,6 +90,14 @@ static int parse_timeout(const char *arg, unsigned *out)
 	return 0;
 }
 
+/* A string option given again replaces the first; popt's copy moves to *FIELD. */
+static void take_arg(const char **field, const char **arg)
+{
+	free((void *)*field);
+	*field = *arg;
+	*arg = NULL;
+}
+
 static void opts_release(struct opts *o)
 {
 	exclude_free(o->excludes);
@@ -159,14 +167,10 @@ int main(int argc, const char **argv)
 		case O_PROGRESS: o.progress = 1; break;
 		case O_SERVER: server = 1; break;
 		case O_RSH:
-			free((void *)o.rsh);
-			o.rsh = arg;
-			arg = NULL;
+			take_arg(&o.rsh, &arg);
 			break;
 		case O_REMOTE_CMD:
-			free((void *)o.remote_cmd);
-			o.remote_cmd = arg;
-			arg = NULL;
+			take_arg(&o.remote_cmd, &arg);
 			break;
 		case O_TIMEOUT:
 			if (parse_timeout(arg, &o.timeout))
@@ -175,9 +179,7 @@ int main(int argc, const char **argv)
 			arg = NULL;
 			break;
 		case O_RESTRICT:
-			free((void *)so.restrict_dir);
-			so.restrict_dir = arg;
-			arg = NULL;
+			take_arg(&so.restrict_dir, &arg);
 			break;
 		case O_READ_ONLY: so.read_only = 1; break;
 		case O_EXCLUDE:

@@ -13,6 +13,17 @@ setup() {
 	snapshot >before
 }
 
+# setup_src_links: setup, plus symlinks out of SRC (absolute, relative, to
+# the secret file) and a FIFO in it, for requests that must not be served.
+setup_src_links() {
+	setup &&
+	ln -s "$PWD/case/outside" case/src/link &&
+	ln -s ../outside case/src/rel &&
+	ln -s "$PWD/case/outside/secret" case/src/slink &&
+	mkfifo case/src/fifo &&
+	snapshot >before
+}
+
 # snapshot: every entry under case/ but case/dest, with type, mode, size,
 # mtime, link target and content hash. Any write outside DEST changes it.
 snapshot() {

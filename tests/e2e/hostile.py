@@ -1068,18 +1068,24 @@ def race_parent(peer, root, args):
     send_file(peer, rid, b"0123456789")
 
 
-@case
-def race_delete(peer, root, args):
-    """DEST has a/old; list "a" and "a/f" only; after the REQ for a/f, "a"
-    becomes a symlink; then a/f's data and END_LIST (which deletes a/old)."""
-    if not as_sender(peer, root, [entry("a", "d"), entry("a/f", "f", size=10)], end=False):
+def race_swap(peer, root, args, entries):
+    """List ENTRIES (the last a 10-byte file), wait for its REQ, let the
+    test's swap happen, then send its data and END_LIST."""
+    if not as_sender(peer, root, entries, end=False):
         return
     rid = first_req(peer)
     if rid is None:
         return
     plant_symlink(peer, args)
     send_file(peer, rid, b"0123456789")
-    peer.send(END_LIST, end_list(2))
+    peer.send(END_LIST, end_list(len(entries)))
+
+
+@case
+def race_delete(peer, root, args):
+    """DEST has a/old; list "a" and "a/f" only; after the REQ for a/f, "a"
+    becomes a symlink; then a/f's data and END_LIST (which deletes a/old)."""
+    race_swap(peer, root, args, [entry("a", "d"), entry("a/f", "f", size=10)])
 
 
 @case
@@ -1087,14 +1093,7 @@ def race_history(peer, root, args):
     """List "f" only; after its REQ, the swap (DEST/.shelter/history, say);
     then f's data and END_LIST. DEST's old f (a changed file) or its other
     entries (deletions) go to history after the swap."""
-    if not as_sender(peer, root, [entry("f", "f", size=10)], end=False):
-        return
-    rid = first_req(peer)
-    if rid is None:
-        return
-    plant_symlink(peer, args)
-    send_file(peer, rid, b"0123456789")
-    peer.send(END_LIST, end_list(1))
+    race_swap(peer, root, args, [entry("f", "f", size=10)])
 
 
 

@@ -283,15 +283,6 @@ t 'EOF right after HELLO: the server ends' '
 
 # ---- a hostile receiver: requests outside SRC -----------------------------------------------
 
-setup_src_links() {
-	setup &&
-	ln -s "$PWD/case/outside" case/src/link &&
-	ln -s ../outside case/src/rel &&
-	ln -s "$PWD/case/outside/secret" case/src/slink &&
-	mkfifo case/src/fifo &&
-	snapshot >before
-}
-
 # not_served PATH...: each REQ gets a FILE without content (vanished or
 # unreadable), never the secret.
 not_served() {

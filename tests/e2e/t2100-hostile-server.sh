@@ -334,110 +334,101 @@ t 'pull: an ERROR instead of READY with an undocumented exit code (200) ends as 
 
 # ---- push: requests outside SRC (CVE-2024-12086 class, the other way; CVE-2024-12087) -----------
 
-setup_src() {
-	setup &&
-	ln -s "$PWD/case/outside" case/src/link &&
-	ln -s ../outside case/src/rel &&
-	ln -s "$PWD/case/outside/secret" case/src/slink &&
-	mkfifo case/src/fifo &&
-	snapshot >before
-}
-
 # not_served PATH...: each REQ gets a FILE without content; the pass ends 24.
 not_served() {
 	client 24 push req-paths "$@" && clean &&
 	! grep -q "^< FILE id=[0-9]* ok" hostile.log || { show; fail "a FILE with content was sent"; }
 }
 
-t 'push: REQ "../secret" is a protocol error, nothing sent' 'setup_src && served_refused req-paths ../secret'
-t 'push: REQ "/etc/passwd" is a protocol error, nothing sent' 'setup_src && served_refused req-paths /etc/passwd'
-t 'push: REQ "a//b" is a protocol error'                  'setup_src && served_refused req-paths dir//file'
-t 'push: REQ through a symlinked directory (link/secret) is not served' 'setup_src && not_served link/secret'
-t 'push: REQ through a relative symlinked directory (rel/secret) is not served' 'setup_src && not_served rel/secret'
-t 'push: REQ of a symlink to an outside file is not served' 'setup_src && not_served slink'
-t 'push: REQ of a FIFO is not served and does not block'  'setup_src && not_served fifo'
-t 'push: REQ of a directory is not served'                'setup_src && not_served dir'
-t 'push: REQ of a symlink entry is not served'            'setup_src && not_served link'
-t 'push: REQ of a path never listed (missing) is not served' 'setup_src && not_served nonexistent'
+t 'push: REQ "../secret" is a protocol error, nothing sent' 'setup_src_links && served_refused req-paths ../secret'
+t 'push: REQ "/etc/passwd" is a protocol error, nothing sent' 'setup_src_links && served_refused req-paths /etc/passwd'
+t 'push: REQ "a//b" is a protocol error'                  'setup_src_links && served_refused req-paths dir//file'
+t 'push: REQ through a symlinked directory (link/secret) is not served' 'setup_src_links && not_served link/secret'
+t 'push: REQ through a relative symlinked directory (rel/secret) is not served' 'setup_src_links && not_served rel/secret'
+t 'push: REQ of a symlink to an outside file is not served' 'setup_src_links && not_served slink'
+t 'push: REQ of a FIFO is not served and does not block'  'setup_src_links && not_served fifo'
+t 'push: REQ of a directory is not served'                'setup_src_links && not_served dir'
+t 'push: REQ of a symlink entry is not served'            'setup_src_links && not_served link'
+t 'push: REQ of a path never listed (missing) is not served' 'setup_src_links && not_served nonexistent'
 t 'push: REQ of an excluded file is refused, nothing sent' '
-	setup_src && printf "TOPSECRET-%s\n" $$ >case/src/private && snapshot >before &&
+	setup_src_links && printf "TOPSECRET-%s\n" $$ >case/src/private && snapshot >before &&
 	served_refused req-paths private -- --exclude private && says "never listed"
 '
 t 'push: REQ below an excluded directory is refused, nothing sent' '
-	setup_src && mkdir case/src/keys && printf "TOPSECRET-%s\n" $$ >case/src/keys/k &&
+	setup_src_links && mkdir case/src/keys && printf "TOPSECRET-%s\n" $$ >case/src/keys/k &&
 	snapshot >before &&
 	served_refused req-paths keys/k -- --exclude keys/
 '
 t 'push: REQ below SRC/.shelter (never listed) is refused, nothing sent' '
-	setup_src && mkdir case/src/.shelter && printf "TOPSECRET-%s\n" $$ >case/src/.shelter/k &&
+	setup_src_links && mkdir case/src/.shelter && printf "TOPSECRET-%s\n" $$ >case/src/.shelter/k &&
 	snapshot >before &&
 	served_refused req-paths .shelter/k
 '
 t 'push: good and bad REQs mixed: only the good file is sent' '
-	setup_src &&
+	setup_src_links &&
 	client 24 push req-paths file link/secret slink file && clean &&
 	[ "$(grep -c "^< DATA 10 bytes" hostile.log)" = 2 ] || { show; false; }
 '
-t 'push: REQ ids out of order are a protocol error'     'setup_src && served_refused req-out-of-order file'
-t 'push: the same REQ id twice is a protocol error'     'setup_src && served_refused req-repeat-id file'
+t 'push: REQ ids out of order are a protocol error'     'setup_src_links && served_refused req-out-of-order file'
+t 'push: the same REQ id twice is a protocol error'     'setup_src_links && served_refused req-repeat-id file'
 t 'push: 2000 requests for one file at once are all answered, no hang' '
-	setup_src && client 0 push req-flood file 2000 && clean &&
+	setup_src_links && client 0 push req-flood file 2000 && clean &&
 	[ "$(grep -c "^< FILE_END" hostile.log)" = 2000 ] || { show; false; }
 '
-t 'push: a second PLAN is a protocol error'             'setup_src && served_refused plan-twice'
-t 'push: a sender'"'"'s frame (FILE) from the receiver is a protocol error' 'setup_src && served_refused recv-stray-frame'
-t 'push: a malformed DONE from the receiver is a protocol error' 'setup_src && served_refused recv-done-short'
+t 'push: a second PLAN is a protocol error'             'setup_src_links && served_refused plan-twice'
+t 'push: a sender'"'"'s frame (FILE) from the receiver is a protocol error' 'setup_src_links && served_refused recv-stray-frame'
+t 'push: a malformed DONE from the receiver is a protocol error' 'setup_src_links && served_refused recv-done-short'
 t 'push: a DONE with an undocumented exit code (200) ends as a protocol error' '
-	setup_src && client 12 push recv-done-code 200
+	setup_src_links && client 12 push recv-done-code 200
 '
 
 # ---- push: signatures (CVE-2024-12084: the peer's checksum lengths; CVE-2024-12085: compare
 # ---- only what was computed) ----------------------------------------------------------------------
 
 t 'push: strong length 64 (beyond the 32-byte digest), right size: protocol error' '
-	setup_src && served_refused sig-lengths file 256 64 72730147 fit && says "header"
+	setup_src_links && served_refused sig-lengths file 256 64 72730147 fit && says "header"
 '
 t 'push: strong length 64, sized for it: protocol error' '
-	setup_src && served_refused sig-lengths file 256 64 72730147 claimed
+	setup_src_links && served_refused sig-lengths file 256 64 72730147 claimed
 '
 t 'push: strong length 0xffffffff: protocol error' '
-	setup_src && served_refused sig-lengths file 256 4294967295 72730147 claimed
+	setup_src_links && served_refused sig-lengths file 256 4294967295 72730147 claimed
 '
 t 'push: strong length 8 (fewer bytes than compared: CVE-2024-12085), right size: protocol error' '
-	setup_src && served_refused sig-lengths file 256 8 72730147 fit
+	setup_src_links && served_refused sig-lengths file 256 8 72730147 fit
 '
 t 'push: strong length 8, sized for it: protocol error' '
-	setup_src && served_refused sig-lengths file 256 8 72730147 claimed
+	setup_src_links && served_refused sig-lengths file 256 8 72730147 claimed
 '
 t 'push: strong length 0: protocol error' '
-	setup_src && served_refused sig-lengths file 256 0 72730147 claimed
+	setup_src_links && served_refused sig-lengths file 256 0 72730147 claimed
 '
 t 'push: block length 0 (a division by zero waiting to happen), right size: protocol error' '
-	setup_src && served_refused sig-lengths file 0 32 72730147 fit
+	setup_src_links && served_refused sig-lengths file 0 32 72730147 fit
 '
 t 'push: block length 0, one block: protocol error' '
-	setup_src && served_refused sig-lengths file 0 32 72730147 claimed
+	setup_src_links && served_refused sig-lengths file 0 32 72730147 claimed
 '
 t 'push: block length 1 (a block per byte): protocol error' '
-	setup_src && served_refused sig-lengths file 1 32 72730147 claimed
+	setup_src_links && served_refused sig-lengths file 1 32 72730147 claimed
 '
 t 'push: block length 0xffffffff: protocol error' '
-	setup_src && served_refused sig-lengths file 4294967295 32 72730147 claimed
+	setup_src_links && served_refused sig-lengths file 4294967295 32 72730147 claimed
 '
-t 'push: an MD4 signature magic: protocol error'       'setup_src && served_refused sig-lengths file 256 32 72730136 fit'
-t 'push: a signature with a wrong header is a protocol error' 'setup_src && served_refused sig-bad-header file'
-t 'push: a signature one block short (truncated blob) is a protocol error' 'setup_src && served_refused sig-wrong-length file'
-t 'push: a signature of the header alone is a protocol error' 'setup_src && served_refused sig-header-only file'
-t 'push: a signature longer than its basis allows is a protocol error' 'setup_src && served_refused sig-too-long file'
-t 'push: SIG_END not matching the bytes sent is a protocol error' 'setup_src && served_refused sig-end-mismatch file'
-t 'push: SIG_END claiming 2^64-1 bytes is a protocol error' 'setup_src && served_refused sig-huge-sigend file'
-t 'push: an empty SIG frame is a protocol error'        'setup_src && served_refused sig-empty-frame file'
-t 'push: SIG without a REQ is a protocol error'         'setup_src && served_refused sig-without-req'
-t 'push: block sums for a zero-byte basis are a protocol error' 'setup_src && served_refused sig-zero-basis-blocks file'
-t 'push: REQ with a 2^62-byte basis is refused'         'setup_src && served_refused sig-huge-basis file'
-t 'push: REQ with an INT64_MAX-byte basis: refused, promptly' 'setup_src && served_refused sig-max-basis file'
+t 'push: an MD4 signature magic: protocol error'       'setup_src_links && served_refused sig-lengths file 256 32 72730136 fit'
+t 'push: a signature with a wrong header is a protocol error' 'setup_src_links && served_refused sig-bad-header file'
+t 'push: a signature one block short (truncated blob) is a protocol error' 'setup_src_links && served_refused sig-wrong-length file'
+t 'push: a signature of the header alone is a protocol error' 'setup_src_links && served_refused sig-header-only file'
+t 'push: a signature longer than its basis allows is a protocol error' 'setup_src_links && served_refused sig-too-long file'
+t 'push: SIG_END not matching the bytes sent is a protocol error' 'setup_src_links && served_refused sig-end-mismatch file'
+t 'push: SIG_END claiming 2^64-1 bytes is a protocol error' 'setup_src_links && served_refused sig-huge-sigend file'
+t 'push: an empty SIG frame is a protocol error'        'setup_src_links && served_refused sig-empty-frame file'
+t 'push: SIG without a REQ is a protocol error'         'setup_src_links && served_refused sig-without-req'
+t 'push: block sums for a zero-byte basis are a protocol error' 'setup_src_links && served_refused sig-zero-basis-blocks file'
+t 'push: REQ with a 2^62-byte basis is refused'         'setup_src_links && served_refused sig-huge-basis file'
+t 'push: REQ with an INT64_MAX-byte basis: refused, promptly' 'setup_src_links && served_refused sig-max-basis file'
 t 'push: EOF inside a signature: connection lost' '
-	setup_src && client 10 push req-then-eof file && says "connection" && clean
+	setup_src_links && client 10 push req-then-eof file && says "connection" && clean
 '
 
 # ---- push: a symlink planted between listing and read (CVE-2024-12747 class) -----------------
@@ -445,12 +436,12 @@ t 'push: EOF inside a signature: connection lost' '
 # symlink to case/outside and asks for what is now behind it.
 
 t 'push: SRC/file becomes a symlink to outside/secret after the listing: not served' '
-	setup_src &&
+	setup_src_links &&
 	client 24 push race-req "$PWD/case/src/file" "$PWD/case/outside/secret" file &&
 	! grep -q "^< FILE id=[0-9]* ok" hostile.log || { show; fail "a FILE with content was sent"; }
 '
 t 'push: SRC/dir becomes a symlink to outside after the listing: dir/secret not served' '
-	setup_src && printf "x" >case/src/dir/secret && snapshot >before &&
+	setup_src_links && printf "x" >case/src/dir/secret && snapshot >before &&
 	client 24 push race-req "$PWD/case/src/dir" "$PWD/case/outside" dir/secret &&
 	! grep -q "^< FILE id=[0-9]* ok" hostile.log || { show; fail "a FILE with content was sent"; }
 '
