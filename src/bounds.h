@@ -20,6 +20,7 @@
 /* The largest basis updated by delta (its signature is 37.7 MB); a larger
  * file is sent whole. rs_sig_args() misbehaves far above this (2^62). */
 #define MAX_DELTA_BASIS		(1ULL << 40)
+#define MAX_PLAN_ITEMS		(1u << 24)	/* PLANENTs in one sync phase */
 #define MAX_TIMEOUT		604800u		/* --timeout seconds (a week) */
 #define DEFAULT_TIMEOUT		600u		/* --timeout when not given */
 #define MAX_IN_FLIGHT		64u		/* requests the receiver keeps open */

@@ -11,12 +11,16 @@ enum exit_code {
 	EXIT_USAGE = 1,		/* bad option or arguments */
 	EXIT_PROTO_VERSION = 2,	/* no protocol version in common, not shelter */
 	EXIT_ROOTS = 3,		/* SRC/DEST missing, nested, wrong type */
+	EXIT_CONFLICTS = 7,	/* sync finished, with conflicts (both versions kept) */
+	EXIT_LOCKED = 8,	/* another sync of the same pair is running */
+	EXIT_STATE = 9,		/* the sync state file is unreadable or damaged */
 	EXIT_CONNECTION = 10,	/* could not start the peer, or lost it */
 	EXIT_DEST_IO = 11,	/* I/O error on the destination that stops the pass */
 	EXIT_PROTOCOL = 12,	/* malformed or hostile data from the peer */
 	EXIT_SIGNAL = 20,	/* SIGINT, SIGTERM, SIGHUP */
 	EXIT_PARTIAL = 23,	/* some files failed, the rest was done */
 	EXIT_VANISHED = 24,	/* some source files vanished */
+	EXIT_MAX_DELETE = 25,	/* sync stopped: it would delete more than --max-delete */
 	EXIT_TIMEOUT = 30,	/* no data moved for --timeout seconds */
 	EXIT_INTERNAL = 70,	/* a bug */
 };
@@ -41,7 +45,8 @@ static inline int exit_worse(int a, int b)
 {
 	static const int rank[] = {
 		/* higher wins */
-		[EXIT_OK] = 0, [EXIT_VANISHED] = 1, [EXIT_PARTIAL] = 2,
+		[EXIT_OK] = 0, [EXIT_VANISHED] = 1, [EXIT_CONFLICTS] = 1, [EXIT_PARTIAL] = 2,
+		[EXIT_LOCKED] = 7, [EXIT_STATE] = 7, [EXIT_MAX_DELETE] = 7,
 		[EXIT_DEST_IO] = 3, [EXIT_CONNECTION] = 4, [EXIT_TIMEOUT] = 4, [EXIT_PROTOCOL] = 5,
 		[EXIT_PROTO_VERSION] = 6, [EXIT_ROOTS] = 7, [EXIT_USAGE] = 8,
 		[EXIT_SIGNAL] = 9, [EXIT_INTERNAL] = 10,

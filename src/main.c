@@ -20,22 +20,28 @@
 #include "report.h"
 #include "rsx.h"
 #include "session.h"
+#include "sync.h"
 
 enum {
 	O_EXCLUDE = 1, O_EXCLUDE_FROM, O_NO_HISTORY, O_STATS, O_PROGRESS, O_HELP, O_VERSION,
 	O_SERVER, O_VERBOSE, O_QUIET, O_DRY, O_CHECKSUM, O_ITEMIZE, O_RSH, O_REMOTE_CMD,
-	O_TIMEOUT, O_RESTRICT, O_READ_ONLY,
+	O_TIMEOUT, O_RESTRICT, O_READ_ONLY, O_STATE, O_RESYNC, O_PREFER, O_MAX_DELETE, O_LOCK_WAIT,
 };
 
 static const char usage_text[] =
 	"Usage: shelter backup [OPTIONS] SRC DEST\n"
+	"       shelter sync [OPTIONS] ROOT1 ROOT2\n"
+	"       shelter conflicts [OPTIONS] ROOT\n"
 	"       shelter --help | --version\n"
 	"\n"
-	"Make DEST an exact mirror of the directory SRC; what a pass replaces or\n"
-	"deletes in DEST is kept under DEST/.shelter/history/. Either SRC or DEST\n"
-	"(not both) may be remote, as [user@]host:path, reached over ssh.\n"
+	"backup makes DEST an exact mirror of the directory SRC; what a pass\n"
+	"replaces or deletes in DEST is kept under DEST/.shelter/history/.\n"
+	"sync brings the changes on either side to the other, keeps both versions\n"
+	"of a conflict, and keeps what it replaces or deletes under that root's\n"
+	".shelter/history/. conflicts lists the conflict copies under a local ROOT.\n"
+	"One side (not both) may be remote, as [user@]host:path, reached over ssh.\n"
 	"\n"
-	"Backup options:\n"
+	"Options (backup and sync):\n"
 	"  -n, --dry-run            show what would change, change nothing\n"
 	"  -c, --checksum           compare files by XXH3-128, not size and mtime\n"
 	"  -i, --itemize-changes    one line per change, rsync-style codes\n"
@@ -50,6 +56,17 @@ static const char usage_text[] =
 	"      --remote-cmd=PATH    the shelter binary on the remote side (default: shelter)\n"
 	"      --timeout=SECONDS    give up when no data moves for SECONDS (default 600,\n"
 	"                           0 = never)\n"
+	"\n"
+	"Sync options:\n"
+	"      --state=FILE         the pair's state file (default under\n"
+	"                           $XDG_STATE_HOME/shelter/)\n"
+	"      --resync             forget the state: a first pass, which deletes nothing\n"
+	"      --prefer=WHICH       settle conflicts: newer, older, ROOT1 or ROOT2\n"
+	"                           (default: keep both, the loser renamed)\n"
+	"      --max-delete=PERCENT stop before deleting more than PERCENT of a side's\n"
+	"                           files (default 50)\n"
+	"      --lock-wait=SECONDS  wait this long for another sync of the pair (default 0)\n"
+	"\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n"
 	"\n"
@@ -58,9 +75,10 @@ static const char usage_text[] =
 	"      --restrict=DIR       take every path the client names inside DIR\n"
 	"      --read-only          refuse to be a DEST: serve pulls only\n"
 	"\n"
-	"Exit codes: 0 ok, 1 usage, 2 protocol version, 3 bad SRC/DEST, 10 connection,\n"
+	"Exit codes: 0 ok, 1 usage, 2 protocol version, 3 bad SRC/DEST/ROOT,\n"
+	"7 sync conflicts (both kept), 8 sync locked, 9 bad sync state, 10 connection,\n"
 	"11 destination I/O, 12 protocol data, 20 signal, 23 partial, 24 vanished,\n"
-	"70 internal error. See shelter(1).\n";
+	"25 --max-delete, 30 timeout, 70 internal error. See shelter(1).\n";
 
 static int is_remote(const char *arg)
 {
@@ -73,21 +91,37 @@ static int is_remote(const char *arg)
 	return 1;
 }
 
-/* --timeout's argument: whole seconds, 0..MAX_TIMEOUT. */
-static int parse_timeout(const char *arg, unsigned *out)
+/* A whole number from 0 to MAX for OPTION; a usage error otherwise. */
+static int parse_number(const char *option, const char *arg, unsigned max, const char *what,
+			unsigned *out)
 {
 	char *end;
 	unsigned long v;
 
 	errno = 0;
 	v = strtoul(arg, &end, 10);
-	if (!*arg || *end || errno || arg[0] == '-' || v > MAX_TIMEOUT) {
-		fprintf(stderr, "shelter: --timeout '%s': not a number of seconds from 0 to %u\n"
-			"Try 'shelter --help' for more information.\n", arg, MAX_TIMEOUT);
+	if (!*arg || *end || errno || arg[0] == '-' || v > max) {
+		fprintf(stderr, "shelter: %s '%s': not %s up to %u\n"
+			"Try 'shelter --help' for more information.\n", option, arg, what, max);
 		return -1;
 	}
 	*out = (unsigned)v;
 	return 0;
+}
+
+static int parse_prefer(const char *arg, int *out)
+{
+	static const char *const names[] = { "newer", "older", "ROOT1", "ROOT2" };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (!strcmp(arg, names[i])) {
+			*out = PREFER_NEWER + i;
+			return 0;
+		}
+	fprintf(stderr, "shelter: --prefer '%s': give newer, older, ROOT1 or ROOT2\n"
+		"Try 'shelter --help' for more information.\n", arg);
+	return -1;
 }
 
 /* A string option given again replaces the first; popt's copy moves to *FIELD. */
@@ -103,6 +137,7 @@ static void opts_release(struct opts *o)
 	exclude_free(o->excludes);
 	free((void *)o->rsh);
 	free((void *)o->remote_cmd);
+	free((void *)o->state);
 }
 
 static void server_opts_release(struct server_opts *so)
@@ -124,6 +159,7 @@ int main(int argc, const char **argv)
 	struct server_opts so;
 	const char *arg = NULL;
 	int server = 0, rc, verbose_n = 0, quiet = 0, bad = 0;
+	const char *sync_only = NULL;
 	const char **rest;
 	int nrest = 0;
 	struct poptOption table[] = {
@@ -142,6 +178,11 @@ int main(int argc, const char **argv)
 		{ "timeout", 0, POPT_ARG_STRING, &arg, O_TIMEOUT, NULL, NULL },
 		{ "restrict", 0, POPT_ARG_STRING, &arg, O_RESTRICT, NULL, NULL },
 		{ "read-only", 0, POPT_ARG_NONE, NULL, O_READ_ONLY, NULL, NULL },
+		{ "state", 0, POPT_ARG_STRING, &arg, O_STATE, NULL, NULL },
+		{ "resync", 0, POPT_ARG_NONE, NULL, O_RESYNC, NULL, NULL },
+		{ "prefer", 0, POPT_ARG_STRING, &arg, O_PREFER, NULL, NULL },
+		{ "max-delete", 0, POPT_ARG_STRING, &arg, O_MAX_DELETE, NULL, NULL },
+		{ "lock-wait", 0, POPT_ARG_STRING, &arg, O_LOCK_WAIT, NULL, NULL },
 		{ "help", 'h', POPT_ARG_NONE, NULL, O_HELP, NULL, NULL },
 		{ "version", 'V', POPT_ARG_NONE, NULL, O_VERSION, NULL, NULL },
 		{ "server", 0, POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN, NULL, O_SERVER, NULL, NULL },
@@ -153,6 +194,7 @@ int main(int argc, const char **argv)
 	memset(&so, 0, sizeof(so));
 	o.excludes = exclude_new();
 	o.timeout = DEFAULT_TIMEOUT;
+	o.max_delete = 50;
 	rsx_setup();
 	pc = poptGetContext("shelter", argc, argv, table, 0);
 	while ((rc = poptGetNextOpt(pc)) > 0) {
@@ -173,13 +215,45 @@ int main(int argc, const char **argv)
 			take_arg(&o.remote_cmd, &arg);
 			break;
 		case O_TIMEOUT:
-			if (parse_timeout(arg, &o.timeout))
+			if (parse_number("--timeout", arg, MAX_TIMEOUT, "a number of seconds",
+					 &o.timeout))
 				bad = 1;
 			free((void *)arg);
 			arg = NULL;
 			break;
 		case O_RESTRICT:
 			take_arg(&so.restrict_dir, &arg);
+			break;
+		case O_STATE:
+			take_arg(&o.state, &arg);
+			sync_only = "--state";
+			break;
+		case O_RESYNC:
+			o.resync = 1;
+			sync_only = "--resync";
+			break;
+		case O_PREFER:
+			if (parse_prefer(arg, &o.prefer))
+				bad = 1;
+			free((void *)arg);
+			arg = NULL;
+			sync_only = "--prefer";
+			break;
+		case O_MAX_DELETE:
+			if (parse_number("--max-delete", arg, 100, "a percentage from 0 to 100",
+					 &o.max_delete))
+				bad = 1;
+			free((void *)arg);
+			arg = NULL;
+			sync_only = "--max-delete";
+			break;
+		case O_LOCK_WAIT:
+			if (parse_number("--lock-wait", arg, MAX_TIMEOUT, "a number of seconds",
+					 &o.lock_wait))
+				bad = 1;
+			free((void *)arg);
+			arg = NULL;
+			sync_only = "--lock-wait";
 			break;
 		case O_READ_ONLY: so.read_only = 1; break;
 		case O_EXCLUDE:
@@ -257,15 +331,34 @@ int main(int argc, const char **argv)
 		server_opts_release(&so);
 		return EXIT_USAGE;
 	}
-	if (strcmp(rest[0], "backup")) {
-		rc = usage_error("unknown command '%s' (this release has: backup)", rest[0]);
-	} else if (nrest != 3) {
-		rc = usage_error("%s", "backup needs exactly two paths: SRC DEST");
-	} else if (is_remote(rest[1]) && is_remote(rest[2])) {
-		rc = usage_error("both SRC and DEST are remote ('%s'): one side must be local",
-				 rest[1]);
+	if (!strcmp(rest[0], "backup") && sync_only) {
+		rc = usage_error("%s is an option of shelter sync, not of backup", sync_only);
+	} else if (!strcmp(rest[0], "backup")) {
+		if (nrest != 3)
+			rc = usage_error("%s", "backup needs exactly two paths: SRC DEST");
+		else if (is_remote(rest[1]) && is_remote(rest[2]))
+			rc = usage_error("both SRC and DEST are remote ('%s'): one side must be local",
+					 rest[1]);
+		else
+			rc = client_backup(&o, rest[1], rest[2]);
+	} else if (!strcmp(rest[0], "sync")) {
+		if (nrest != 3)
+			rc = usage_error("%s", "sync needs exactly two paths: ROOT1 ROOT2");
+		else if (is_remote(rest[1]) && is_remote(rest[2]))
+			rc = usage_error("both ROOT1 and ROOT2 are remote ('%s'): one side must be "
+					 "local", rest[1]);
+		else
+			rc = client_sync(&o, rest[1], rest[2]);
+	} else if (!strcmp(rest[0], "conflicts")) {
+		if (nrest != 2)
+			rc = usage_error("%s", "conflicts needs exactly one path: ROOT");
+		else if (is_remote(rest[1]))
+			rc = usage_error("conflicts looks at a local ROOT only ('%s' is remote)", rest[1]);
+		else
+			rc = client_conflicts(&o, rest[1]);
 	} else {
-		rc = client_backup(&o, rest[1], rest[2]);
+		rc = usage_error("unknown command '%s' (this release has: backup, sync, conflicts)",
+				 rest[0]);
 	}
 	poptFreeContext(pc);
 	opts_release(&o);

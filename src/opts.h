@@ -14,7 +14,8 @@ struct exclude;
 #define OPT_CHECKSUM	0x2u
 #define OPT_NO_HISTORY	0x4u
 #define OPT_ITEMIZE	0x8u
-#define OPT_KNOWN_FLAGS	0xfu
+#define OPT_CREATE_ROOT	0x10u	/* sync: the server may create its root */
+#define OPT_KNOWN_FLAGS	0x1fu
 
 struct opts {
 	uint32_t flags;			/* OPT_* */
@@ -25,7 +26,20 @@ struct opts {
 	const char *rsh;		/* -e/--rsh COMMAND, or NULL for "ssh" */
 	const char *remote_cmd;		/* --remote-cmd PATH, or NULL for "shelter" */
 	unsigned timeout;		/* --timeout seconds, 0 = none */
+
+	/* sync only */
+	const char *state;		/* --state FILE, or NULL for the default */
+	int resync;			/* --resync: forget the state, first-pass rules */
+	int prefer;			/* PREFER_* */
+	unsigned max_delete;		/* --max-delete PERCENT */
+	unsigned lock_wait;		/* --lock-wait SECONDS */
 };
+
+#define PREFER_NONE 0			/* keep both */
+#define PREFER_NEWER 1
+#define PREFER_OLDER 2
+#define PREFER_ROOT1 3
+#define PREFER_ROOT2 4
 
 /* What a server may do (--server's own options, for authorized_keys). */
 struct server_opts {

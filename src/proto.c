@@ -31,6 +31,16 @@ const char *frame_name(uint8_t type)
 	case F_DATA: return "DATA";
 	case F_FILE_END: return "FILE_END";
 	case F_DONE: return "DONE";
+	case F_SENTRY: return "SENTRY";
+	case F_HASHREQ: return "HASHREQ";
+	case F_HASH_END: return "HASH_END";
+	case F_HASH: return "HASH";
+	case F_PHASE: return "PHASE";
+	case F_RENAME: return "RENAME";
+	case F_RENAME_END: return "RENAME_END";
+	case F_RENAMED: return "RENAMED";
+	case F_PLANENT: return "PLANENT";
+	case F_PLAN_END: return "PLAN_END";
 	}
 	return "unknown";
 }
@@ -96,7 +106,7 @@ int start_decode(const unsigned char *p, size_t n, struct start *s, char *why, s
 	if (rd_u8(&r, &s->role) || rd_u32(&r, &s->flags) || rd_u8(&r, &s->verbosity) ||
 	    rd_u32(&r, &s->timeout))
 		return WHY("malformed START");
-	if (s->role != ROLE_SENDER && s->role != ROLE_RECEIVER)
+	if (s->role != ROLE_SENDER && s->role != ROLE_RECEIVER && s->role != ROLE_SYNC)
 		return WHY("START asks for unknown role %u", s->role);
 	if (s->flags & ~OPT_KNOWN_FLAGS)
 		return WHY("START has unknown flags 0x%x", s->flags & ~OPT_KNOWN_FLAGS);
@@ -162,7 +172,7 @@ void entry_copy(struct entry *dst, const struct entry *src)
 	dst->target = src->target ? xstrdup(src->target) : NULL;
 }
 
-int entry_decode(const unsigned char *p, size_t n, struct entry *e, int with_hash,
+int entry_decode(const unsigned char *p, size_t n, struct entry *e, int with,
 		 char *why, size_t whylen)
 {
 	struct rd r;
@@ -194,7 +204,11 @@ int entry_decode(const unsigned char *p, size_t n, struct entry *e, int with_has
 		return WHY("ENTRY mtime nanoseconds %u out of range", e->mtime_nsec);
 	if (e->size > INT64_MAX)
 		return WHY("ENTRY size %llu out of range", (unsigned long long)e->size);
-	if (e->flags & ~ENTRY_DIR_UNREAD || (e->flags && type != 'd'))
+	if ((e->flags & ~(ENTRY_DIR_UNREAD | ((with & ENTRY_WITH_SYNC) ? ENTRY_SYNC_FLAGS : 0))) ||
+	    ((e->flags & ENTRY_DIR_UNREAD) && type != 'd') ||
+	    ((e->flags & ENTRY_CONTEXT) && (type != 'd' || e->flags != ENTRY_CONTEXT)) ||
+	    ((e->flags & ENTRY_DELETE) && e->flags != ENTRY_DELETE) ||
+	    ((e->flags & ENTRY_META) && e->flags != ENTRY_META))
 		return WHY("ENTRY flags 0x%x invalid for its type", e->flags);
 	if (type == 'l') {
 		const unsigned char *t;
@@ -204,7 +218,7 @@ int entry_decode(const unsigned char *p, size_t n, struct entry *e, int with_has
 			return WHY("malformed symlink target in ENTRY");
 		e->target = xstrndup((const char *)t, tl);
 	}
-	if (with_hash && type == 'f') {
+	if ((with & ENTRY_WITH_HASH) && type == 'f') {
 		rd_bytes(&r, e->hash, 16);
 		e->has_hash = 1;
 	}

@@ -24,10 +24,20 @@ enum frame_type {
 	F_NOOP = 6,
 	F_ENTRY = 10,
 	F_END_LIST = 11,
+	F_SENTRY = 12,		/* sync session: doc/sync.md */
+	F_HASHREQ = 13,
+	F_HASH_END = 14,
+	F_HASH = 15,
+	F_PHASE = 16,
+	F_RENAME = 17,
+	F_RENAME_END = 18,
+	F_RENAMED = 19,
 	F_REQ = 20,
 	F_SIG = 21,
 	F_SIG_END = 22,
 	F_PLAN = 23,
+	F_PLANENT = 24,		/* sync session: doc/sync.md */
+	F_PLAN_END = 25,
 	F_FILE = 30,
 	F_DATA = 31,
 	F_FILE_END = 32,
@@ -48,6 +58,7 @@ int hello_decode(const unsigned char *p, size_t n, struct hello *h, char *why, s
 
 #define ROLE_SENDER 1
 #define ROLE_RECEIVER 2
+#define ROLE_SYNC 3		/* a sync peer (doc/sync.md) */
 
 struct start {
 	uint8_t role;		/* of the server */
@@ -80,9 +91,17 @@ struct entry {
 };
 
 #define ENTRY_DIR_UNREAD 0x1u	/* directory contents could not be read */
+#define ENTRY_DELETE 0x2u	/* sync mode: remove this path (doc/sync.md) */
+#define ENTRY_CONTEXT 0x4u	/* sync mode: a parent directory, change nothing */
+#define ENTRY_META 0x8u		/* sync mode: metadata only, no content */
+#define ENTRY_SYNC_FLAGS (ENTRY_DELETE | ENTRY_CONTEXT | ENTRY_META)
+
+/* entry_decode's WITH: what the encoding carries beyond the listing. */
+#define ENTRY_WITH_HASH 0x1	/* the XXH3-128 of a file */
+#define ENTRY_WITH_SYNC 0x2	/* the sync-mode flags may be set */
 
 void entry_encode(struct buf *b, const struct entry *e, int with_hash);
-int entry_decode(const unsigned char *p, size_t n, struct entry *e, int with_hash,
+int entry_decode(const unsigned char *p, size_t n, struct entry *e, int with,
 		 char *why, size_t whylen);
 void entry_release(struct entry *e);
 /* Deep copy. */

@@ -523,7 +523,7 @@ static void both(struct receiver *r, const struct entry *s)
 	if (d->type != s->type) {
 		/* A different kind of thing: keep the old one, then create anew. */
 		report_item("*deleting", d->path, d->type == 'd', NULL);
-		if (d->type == 'd')
+		if (d->type == 'd' && r->scan)
 			scan_skip(r->scan);	/* it goes whole */
 		if (remove_entry(r, d, &r->dst, d->type == 'd') == 0 || r->dry)
 			src_only(r, s);
@@ -531,7 +531,7 @@ static void both(struct receiver *r, const struct entry *s)
 	}
 	switch (s->type) {
 	case 'd':
-		if (s->flags & ENTRY_DIR_UNREAD)
+		if ((s->flags & ENTRY_DIR_UNREAD) && r->scan)
 			scan_skip(r->scan);	/* delete nothing below it */
 		meta_code(code, 'd', s, &r->dst, r->is_root, 0);
 		if (code_changed(code))
@@ -552,7 +552,10 @@ static void both(struct receiver *r, const struct entry *s)
 	case 'f': {
 		int same;
 
-		if (r->checksum) {
+		if (r->a->sync) {
+			/* The plan says whether content moves (doc/sync.md). */
+			same = !!(s->flags & ENTRY_META);
+		} else if (r->checksum) {
 			unsigned char h[HASH_LEN];
 			const char *base;
 			int dirfd = s->size == d->size ? parent_fd(r, s->path, &base) : -1;
@@ -577,6 +580,52 @@ static void both(struct receiver *r, const struct entry *s)
 		break;
 	}
 	}
+}
+
+/* Sync mode: apply one planned entry to what DEST holds now (doc/sync.md). */
+static void sync_entry(struct receiver *r, const struct entry *s)
+{
+	const char *base;
+	int dirfd = parent_fd(r, s->path, &base), have;
+
+	if (dirfd < 0)
+		return;
+	have = entry_at(dirfd, base, s->path, &r->d, &r->dst);
+	if (have < 0) {
+		error("%s: %s", s->path, strerror(errno));
+		partial(r);
+		return;
+	}
+	if (s->flags & ENTRY_CONTEXT) {
+		if (!have)
+			make_dir(r, s);
+		else if (r->d.type != 'd') {
+			error("%s is no longer a directory in %s; left for the next pass", s->path,
+			      r->a->root_name);
+			partial(r);
+		}
+	} else if (s->flags & ENTRY_DELETE) {
+		if (have && r->d.type == s->type) {
+			report_item("*deleting", s->path, s->type == 'd', NULL);
+			r->st.deleted++;
+			if (s->type == 'd') {
+				/* Its contents come first if they go; it goes at the end if empty. */
+				dl_add(&r->rm, s->path, NULL);
+				if (!r->dry && history_note_dir(&r->hist, s->path, &r->dst))
+					hist_failed(r);
+			} else {
+				remove_entry(r, &r->d, &r->dst, 0);
+			}
+		} else if (have) {
+			warning("%s changed type during the pass; left for the next pass", s->path);
+		}
+	} else if (!have) {
+		src_only(r, s);
+	} else {
+		both(r, s);
+	}
+	if (have)
+		entry_release(&r->d);
 }
 
 static void advance_dest(struct receiver *r)
@@ -624,7 +673,8 @@ static int on_entry(struct receiver *r, const unsigned char *p, size_t n)
 
 	if (r->list_done)
 		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: ENTRY after END_LIST");
-	if (entry_decode(p, n, &s, r->checksum, why, sizeof(why)))
+	if (entry_decode(p, n, &s, (r->checksum ? ENTRY_WITH_HASH : 0) |
+			 (r->a->sync ? ENTRY_WITH_SYNC : 0), why, sizeof(why)))
 		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: %s", why);
 	r->received++;
 	if (!strcmp(s.path, ".shelter") ||
@@ -651,6 +701,11 @@ static int on_entry(struct receiver *r, const unsigned char *p, size_t n)
 		r->st.dirs++;
 	} else {
 		r->st.links++;
+	}
+	if (r->a->sync) {
+		sync_entry(r, &s);
+		entry_release(&s);
+		return 0;
 	}
 	while (r->have_d && path_cmp(r->d.path, s.path) < 0) {
 		dest_only(r);
@@ -1087,7 +1142,7 @@ static void finish_root(struct receiver *r)
 	};
 	int fd = r->a->root_fd;
 
-	if (fd < 0 || !r->list_done)
+	if (fd < 0 || !r->list_done || r->a->sync)
 		return;
 	if (r->is_root && fchown(fd, s->uid, s->gid) < 0)
 		warning("chown of DEST: %s", strerror(errno));
@@ -1237,7 +1292,9 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 	clock_gettime(CLOCK_REALTIME, &start);
 	beneath_init(&r.bn, a->root_fd);
 	history_init(&r.hist, a->root_fd, !(a->flags & OPT_NO_HISTORY), &start);
-	if (a->root_fd >= 0) {
+	if (a->root_fd >= 0 && a->sync) {
+		dirty(&r, a->root_fd);
+	} else if (a->root_fd >= 0) {
 		dirty(&r, a->root_fd);
 		r.scan = scan_open(a->root_fd, a->ex, SCAN_SPECIALS);
 		advance_dest(&r);

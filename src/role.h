@@ -11,6 +11,7 @@
 #include "stats.h"
 
 struct exclude;
+struct plan;
 
 struct role_args {
 	struct chan *c;
@@ -19,6 +20,8 @@ struct role_args {
 	uint32_t flags;		/* OPT_* */
 	const struct exclude *ex;
 	int in_client;		/* this role runs in the process the user started */
+	const struct plan *plan;	/* sync mode: the sender lists only this */
+	int sync;		/* sync mode (doc/sync.md): receiver applies a plan */
 };
 
 /*

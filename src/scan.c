@@ -262,3 +262,39 @@ void scan_close(struct scan *s)
 	free(s->cur.target);
 	free(s);
 }
+
+int entry_at(int dirfd, const char *name, const char *path, struct entry *e, struct stat *st)
+{
+	memset(e, 0, sizeof(*e));
+	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	e->mode = st->st_mode & 07777;
+	e->uid = st->st_uid;
+	e->gid = st->st_gid;
+	e->mtime_sec = st->st_mtim.tv_sec;
+	e->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	if (S_ISREG(st->st_mode)) {
+		e->type = 'f';
+		e->size = (uint64_t)st->st_size;
+	} else if (S_ISDIR(st->st_mode)) {
+		e->type = 'd';
+	} else if (S_ISLNK(st->st_mode)) {
+		char t[MAX_TARGET_LEN + 2];
+		ssize_t n = readlinkat(dirfd, name, t, sizeof(t));
+
+		if (n < 0)
+			return errno == ENOENT ? 0 : -1;
+		if (n == 0 || (size_t)n > MAX_TARGET_LEN) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		e->type = 'l';
+		e->size = (uint64_t)n;
+		e->target = xstrndup(t, (size_t)n);
+	} else {
+		e->type = 's';
+	}
+	e->path = xstrdup(path);
+	e->path_len = strlen(path);
+	return 1;
+}

@@ -43,4 +43,12 @@ unsigned scan_errors(const struct scan *s);
 
 void scan_close(struct scan *s);
 
+/*
+ * The entry NAME in DIRFD, whose relative path is PATH, as a scan would
+ * return it (type 's' for specials), without following a symlink. Returns
+ * 1 with *E filled (release it with entry_release), 0 when it does not
+ * exist, -1 with errno on another error.
+ */
+int entry_at(int dirfd, const char *name, const char *path, struct entry *e, struct stat *st);
+
 #endif

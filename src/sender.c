@@ -21,6 +21,7 @@
 #include "log.h"
 #include "opts.h"
 #include "path.h"
+#include "plan.h"
 #include "proto.h"
 #include "report.h"
 #include "role.h"
@@ -354,6 +355,147 @@ static int poll_requests(struct sender *s)
 	return r < 0 ? -1 : 0;
 }
 
+/* Stream one entry; between entries, serve what requests already came. */
+static int send_entry(struct sender *s, struct buf *b, const struct entry *e, int checksum)
+{
+	buf_reset(b);
+	entry_encode(b, e, checksum);
+	chan_send(s->c, F_ENTRY, b->data, b->len);
+	if (chan_pending(s->c) > (256u << 10)) {
+		if (chan_flush(s->c, 0) || poll_requests(s))
+			return -1;
+		if (chan_pending(s->c) > (4u << 20) && chan_flush(s->c, 1))
+			return -1;
+	}
+	return 0;
+}
+
+/* END_LIST: the count, then the root's own metadata (DEST mirrors SRC's root). */
+static void send_end_list(struct sender *s, struct buf *b, uint64_t count)
+{
+	struct stat root;
+
+	if (fstat(s->a->root_fd, &root) < 0)
+		memset(&root, 0, sizeof(root));
+	buf_reset(b);
+	buf_put_u64(b, count);
+	buf_put_u32(b, root.st_mode & 07777);
+	buf_put_u32(b, root.st_uid);
+	buf_put_u32(b, root.st_gid);
+	buf_put_i64(b, root.st_mtim.tv_sec);
+	buf_put_u32(b, (uint32_t)root.st_mtim.tv_nsec);
+	chan_send(s->c, F_END_LIST, b->data, b->len);
+}
+
+/*
+ * The entry PATH as it is now, or 0 (gone: the next pass will see it), or
+ * -1 (an error, reported).
+ */
+static int plan_stat(struct sender *s, const char *path, struct entry *e)
+{
+	struct stat st;
+	const char *base;
+	int dirfd = beneath_parent(&s->bn, path, &base), r;
+
+	if (dirfd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	r = entry_at(dirfd, base, path, e, &st);
+	if (r < 0)
+		error("%s: %s", path, strerror(errno));
+	else if (r > 0 && e->type == 's')
+		entry_release(e), r = 0;
+	return r;
+}
+
+/*
+ * Sync mode: list the plan's paths as they are now (doc/sync.md), each
+ * after its parent directories, which go as context when the plan does not
+ * name them.
+ */
+static int list_plan(struct sender *s)
+{
+	const struct plan *pl = s->a->plan;
+	struct buf b = BUF_INIT;
+	char **dirs = NULL;
+	size_t ndirs = 0, i;
+	uint64_t count = 0;
+	int ret = 0;
+
+	dirs = xmalloc(sizeof(*dirs) * (MAX_PATH_LEN / 2 + 2));
+	for (i = 0; i < pl->n && !ret; i++) {
+		const struct plan_item *it = &pl->v[i];
+		size_t plen = path_parent_len(it->path, strlen(it->path)), at;
+		struct entry e;
+		int r;
+
+		/* Pop what is not a parent of this path; list the parents not yet listed. */
+		while (ndirs && !(strlen(dirs[ndirs - 1]) <= plen &&
+				  path_is_within(dirs[ndirs - 1], it->path)))
+			free(dirs[--ndirs]);
+		at = ndirs ? strlen(dirs[ndirs - 1]) + 1 : 0;
+		while (at < plen && !ret) {
+			const char *slash = memchr(it->path + at, '/', plen - at);
+			size_t end = slash ? (size_t)(slash - it->path) : plen;
+			char *dir = xstrndup(it->path, end);
+
+			r = plan_stat(s, dir, &e);
+			if (r <= 0 || e.type != 'd') {
+				if (r > 0)
+					entry_release(&e);
+				free(dir);
+				break;	/* the item is skipped below */
+			}
+			e.flags = ENTRY_CONTEXT;
+			ret = send_entry(s, &b, &e, 0);
+			entry_release(&e);
+			count++;
+			dirs[ndirs++] = dir;
+			at = end + 1;
+		}
+		if (ret || at < plen) {
+			if (!ret)
+				warning("%s: its directory changed during the pass; left for the next "
+					"pass", it->path);
+			continue;
+		}
+		if (it->op == PLAN_DELETE) {
+			memset(&e, 0, sizeof(e));
+			e.path = it->path;
+			e.path_len = strlen(it->path);
+			e.type = it->type;
+			e.flags = ENTRY_DELETE;
+			e.target = it->type == 'l' ? (char *)"-" : NULL;
+			ret = send_entry(s, &b, &e, 0);
+			count++;
+			if (it->type == 'd')
+				dirs[ndirs++] = xstrdup(it->path);	/* its deleted contents follow */
+			continue;
+		}
+		r = plan_stat(s, it->path, &e);
+		if (r <= 0) {
+			if (r == 0)
+				warning("%s vanished during the pass; left for the next pass", it->path);
+			else
+				s->code = exit_worse(s->code, EXIT_PARTIAL);
+			continue;
+		}
+		if (it->op == PLAN_META)
+			e.flags = ENTRY_META;
+		ret = send_entry(s, &b, &e, 0);
+		count++;
+		if (e.type == 'd')
+			dirs[ndirs++] = xstrdup(it->path);
+		entry_release(&e);
+	}
+	while (ndirs)
+		free(dirs[--ndirs]);
+	free(dirs);
+	if (!ret)
+		send_end_list(s, &b, count);
+	buf_release(&b);
+	return ret;
+}
+
 static int list(struct sender *s)
 {
 	struct scan *sc = scan_open(s->a->root_fd, s->a->ex, 0);
@@ -381,39 +523,17 @@ static int list(struct sender *s)
 			}
 			close(fd);
 		}
-		buf_reset(&b);
-		entry_encode(&b, &e, checksum);
-		chan_send(s->c, F_ENTRY, b.data, b.len);
 		count++;
-		if (chan_pending(s->c) > (256u << 10)) {
-			if (chan_flush(s->c, 0) || poll_requests(s)) {
-				ret = -1;
-				break;
-			}
-			if (chan_pending(s->c) > (4u << 20) && chan_flush(s->c, 1)) {
-				ret = -1;
-				break;
-			}
+		if (send_entry(s, &b, &e, checksum)) {
+			ret = -1;
+			break;
 		}
 	}
 	if (scan_errors(sc))
 		s->code = exit_worse(s->code, EXIT_PARTIAL);
 	scan_close(sc);
-	if (!ret) {
-		struct stat root;
-
-		/* The root's own metadata, so DEST itself mirrors SRC (like rsync src/ dst). */
-		if (fstat(s->a->root_fd, &root) < 0)
-			memset(&root, 0, sizeof(root));
-		buf_reset(&b);
-		buf_put_u64(&b, count);
-		buf_put_u32(&b, root.st_mode & 07777);
-		buf_put_u32(&b, root.st_uid);
-		buf_put_u32(&b, root.st_gid);
-		buf_put_i64(&b, root.st_mtim.tv_sec);
-		buf_put_u32(&b, (uint32_t)root.st_mtim.tv_nsec);
-		chan_send(s->c, F_END_LIST, b.data, b.len);
-	}
+	if (!ret)
+		send_end_list(s, &b, count);
 	buf_release(&b);
 	return ret;
 }
@@ -428,7 +548,7 @@ int sender_run(const struct role_args *a, struct stats *stats)
 	s.c = a->c;
 	s.next_id = 1;
 	beneath_init(&s.bn, a->root_fd);
-	if (list(&s) == 0) {
+	if ((a->plan ? list_plan(&s) : list(&s)) == 0) {
 		while (!s.done) {
 			const unsigned char *p;
 			size_t n;

@@ -32,6 +32,7 @@
 #include "report.h"
 #include "role.h"
 #include "session.h"
+#include "syncpeer.h"
 
 #define WHYLEN 512
 
@@ -344,6 +345,75 @@ static int wait_server(pid_t pid, int code, const char *host, int started, int k
 	return code;
 }
 
+int session_open(const struct opts *o, const char *host, struct start *st, struct conn *cn)
+{
+	char why[WHYLEN];
+	struct buf b = BUF_INIT;
+	const unsigned char *p;
+	size_t n, i;
+	uint8_t t;
+	int code, k;
+
+	memset(cn, 0, sizeof(*cn));
+	signals_setup();
+	cn->host = host;
+	peer_host = host;
+	cn->fd = host ? start_remote(o, host, &cn->pid) : start_server(&cn->pid);
+	if (cn->fd < 0) {
+		peer_host = NULL;
+		return EXIT_CONNECTION;
+	}
+	chan_init(&cn->c, cn->fd, cn->fd);
+	chan_set_timeout(&cn->c, o->timeout);
+	send_hello(&cn->c);
+	st->timeout = o->timeout;
+	st->verbosity = (uint8_t)o->verbosity;
+	st->npatterns = (uint32_t)exclude_count(o->excludes);
+	st->patterns = xmalloc(sizeof(char *) * (st->npatterns + 1));
+	for (i = 0; i < st->npatterns; i++)
+		st->patterns[i] = (char *)exclude_pattern(o->excludes, i);
+	start_encode(&b, st);
+	free(st->patterns);
+	st->patterns = NULL;
+	chan_send(&cn->c, F_START, b.data, b.len);
+	buf_release(&b);
+	code = recv_hello(&cn->c, why, sizeof(why));
+	if (code && !(host && code == EXIT_CONNECTION))
+		error("%s", why);
+	if (code)
+		return code;
+	cn->started = 1;
+	if (chan_recv(&cn->c, &t, &p, &n, 1) < 0)
+		return cn->c.eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
+	if (t == F_ERROR) {
+		role_common_frame(t, p, n, &k);
+		return peer_code(k);
+	}
+	if (t != F_READY) {
+		error("protocol error: expected READY, got %s", frame_name(t));
+		return EXIT_PROTOCOL;
+	}
+	chan_keepalive(&cn->c);
+	return 0;
+}
+
+int session_close(struct conn *cn, int code)
+{
+	chan_keepalive(NULL);
+	if (cn->fd < 0 || !cn->pid)
+		return code;
+	close(cn->fd);
+	if (cn->c.timed_out) {
+		kill(cn->pid, SIGTERM);
+		code = EXIT_TIMEOUT;
+	}
+	code = wait_server(cn->pid, code, cn->host, cn->started, cn->c.timed_out);
+	chan_release(&cn->c);
+	peer_host = NULL;
+	cn->fd = -1;
+	return code;
+}
+
 int client_backup(const struct opts *o, const char *src, const char *dest)
 {
 	char why[WHYLEN], *host = NULL, *rpath = NULL, *dest_abs = NULL;
@@ -521,7 +591,10 @@ static int server_fail(struct chan *c, int code, const char *fmt, ...)
  */
 static int open_restricted(struct chan *c, const struct start *st, const char *dir, int *fd)
 {
-	const char *what = st->role == ROLE_SENDER ? "SRC" : "DEST", *base;
+	const char *what = st->role == ROLE_SENDER ? "SRC" : st->role == ROLE_SYNC ? "ROOT" : "DEST",
+		   *base;
+	int create = st->role == ROLE_RECEIVER ||
+		     (st->role == ROLE_SYNC && (st->flags & OPT_CREATE_ROOT));
 	char why[WHYLEN], *rel;
 	struct beneath b;
 	size_t len;
@@ -550,15 +623,14 @@ static int open_restricted(struct chan *c, const struct start *st, const char *d
 	beneath_init(&b, dir_fd);
 	pfd = beneath_parent(&b, rel, &base);
 	*fd = pfd < 0 ? -1 : open_dir_at(pfd, base);
-	if (*fd < 0 && errno == ENOENT && pfd >= 0 && st->role == ROLE_RECEIVER &&
-	    !(st->flags & OPT_DRY_RUN)) {
+	if (*fd < 0 && errno == ENOENT && pfd >= 0 && create && !(st->flags & OPT_DRY_RUN)) {
 		if (mkdirat(pfd, base, 0777) < 0 && errno != EEXIST)
 			code = server_fail(c, EXIT_DEST_IO, "%s %s: cannot create it: %s", what,
 					   st->root, strerror(errno));
 		else
 			*fd = open_dir_at(pfd, base);
 	}
-	if (*fd < 0 && !code && !(errno == ENOENT && pfd >= 0 && st->role == ROLE_RECEIVER))
+	if (*fd < 0 && !code && !(errno == ENOENT && pfd >= 0 && create))
 		code = server_fail(c, EXIT_ROOTS, "%s %s: %s%s", what, st->root, strerror(errno),
 				   errno == ELOOP ? " (a symlink: not followed on a restricted server)"
 						  : "");
@@ -573,19 +645,24 @@ out:
 static int open_root(struct chan *c, const struct start *st, const struct server_opts *so,
 		     int *fd)
 {
-	const char *what = st->role == ROLE_SENDER ? "SRC" : "DEST";
+	const char *what = st->role == ROLE_SENDER ? "SRC" : st->role == ROLE_SYNC ? "ROOT" : "DEST";
+	int create = st->role == ROLE_RECEIVER ||
+		     (st->role == ROLE_SYNC && (st->flags & OPT_CREATE_ROOT));
 
 	*fd = -1;
 	if (so->read_only && st->role == ROLE_RECEIVER)
 		return server_fail(c, EXIT_ROOTS, "DEST %s: this server is read-only (--read-only): "
 				   "it can be the SRC of a pull, never a DEST", st->root);
+	if (so->read_only && st->role == ROLE_SYNC)
+		return server_fail(c, EXIT_ROOTS, "ROOT %s: this server is read-only (--read-only): "
+				   "a sync writes to both sides", st->root);
 	if (so->restrict_dir)
 		return open_restricted(c, st, so->restrict_dir, fd);
 	*fd = open(st->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (*fd >= 0)
 		return 0;
-	if (errno == ENOENT && st->role == ROLE_RECEIVER) {
-		if (st->flags & OPT_DRY_RUN)
+	if (errno == ENOENT && create) {
+		if (st->flags & OPT_DRY_RUN && st->role == ROLE_RECEIVER)
 			return 0;	/* nothing to compare with; -1 means empty */
 		if (mkdir(st->root, 0777) < 0)
 			return server_fail(c, errno == ENOENT ? EXIT_ROOTS : EXIT_DEST_IO,
@@ -659,7 +736,12 @@ int server_main(int in_fd, int out_fd, const struct server_opts *so)
 	ra.flags = st.flags;
 	ra.ex = ex;
 	chan_keepalive(&c);
-	code = st.role == ROLE_RECEIVER ? receiver_run(&ra, &stats) : sender_run(&ra, &stats);
+	if (st.role == ROLE_SYNC)
+		code = root_fd < 0 ? EXIT_ROOTS : syncpeer_serve(&c, root_fd, st.root, st.flags, ex);
+	else if (st.role == ROLE_RECEIVER)
+		code = receiver_run(&ra, &stats);
+	else
+		code = sender_run(&ra, &stats);
 	chan_keepalive(NULL);
 	chan_flush(&c, 1);
 out:

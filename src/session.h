@@ -6,10 +6,33 @@
 #ifndef SHELTER_SESSION_H
 #define SHELTER_SESSION_H
 
+#include <sys/types.h>
+
+#include "chan.h"
 #include "opts.h"
+#include "proto.h"
 
 /* shelter backup SRC DEST, both local. Returns the exit code. */
 int client_backup(const struct opts *o, const char *src, const char *dest);
+
+/* A client's connection to its server (for a sync pass). */
+struct conn {
+	struct chan c;
+	int fd;
+	pid_t pid;
+	const char *host;	/* NULL: a forked local server */
+	int started;		/* the handshake went through */
+};
+
+/*
+ * Start the server (forked, or on HOST over -e/ssh), shake hands, send ST
+ * (its verbosity, timeout and patterns filled from O) and wait for READY.
+ * Returns 0 or the exit code (reported); call session_close either way.
+ */
+int session_open(const struct opts *o, const char *host, struct start *st, struct conn *cn);
+
+/* Close the channel and wait for the server; returns the pass's exit code. */
+int session_close(struct conn *cn, int code);
 
 /* shelter --server on IN_FD/OUT_FD, within what SO allows. Returns the exit code. */
 int server_main(int in_fd, int out_fd, const struct server_opts *so);

@@ -3,7 +3,8 @@
 # (SHELTER_E2E_MODE, see lib.sh). A `backup SRC DEST` with two local paths
 # becomes the same pass with DEST (push) or SRC (pull) reached through the
 # test sshd, as testhost:/absolute/path (a trailing slash kept), with -e and
-# --remote-cmd added. Anything else (--help, usage errors, a pass that is
+# --remote-cmd added; a `sync ROOT1 ROOT2` gets ROOT2 (push) or ROOT1 (pull)
+# remote the same way. Anything else (--help, usage errors, a pass that is
 # remote already or names its own -e or --remote-cmd) reaches shelter as is.
 #
 # Environment (lib.sh sets it): SHELTER_E2E_REAL the binary,
@@ -59,7 +60,8 @@ remote_form() {
 	esac
 }
 
-if [ ${#ops[@]} = 3 ] && [ "${!ops[0]}" = backup ] && [ -z "$own_rsh" ]; then
+if [ ${#ops[@]} = 3 ] && { [ "${!ops[0]}" = backup ] || [ "${!ops[0]}" = sync ]; } &&
+	[ -z "$own_rsh" ]; then
 	case "$SHELTER_E2E_MODE" in
 	push) k=${ops[2]} ;;
 	pull) k=${ops[1]} ;;

@@ -1,0 +1,1285 @@
+/*
+ * sync.c - the client of a two-way pass (doc/sync.md): lock the pair,
+ * read the state, list both sides (the local one here, the other through
+ * its server), hash what the state cannot vouch for, decide per path,
+ * check the safety limits, then rename conflict losers, run the two
+ * transfer phases, look at both sides again, and record what they agree
+ * on. Nothing is changed before every decision is made.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "exclude.h"
+#include "exitcode.h"
+#include "log.h"
+#include "path.h"
+#include "plan.h"
+#include "remote.h"
+#include "report.h"
+#include "role.h"
+#include "session.h"
+#include "state.h"
+#include "sync.h"
+#include "syncpeer.h"
+
+#define WHYLEN 512
+#define WINDOW 64
+
+enum act { A_NONE, A_COPY, A_META, A_DEL, A_CONFLICT, A_FORGET, A_SKIP };
+
+struct side {
+	const char *arg;	/* as typed */
+	const char *label;	/* "ROOT1", "ROOT2" */
+	char *canon;		/* for the state file */
+	char *host, *rpath;	/* remote */
+	int root_fd;		/* local only */
+	struct beneath bn;
+	struct listing l;
+	uint64_t nondirs;
+	char hostname[256];
+};
+
+struct item {
+	const char *path;
+	struct sent *x[2];	/* what each side holds now, or NULL */
+	struct srec *s;		/* the state's record, or NULL */
+	enum act act;
+	int to;			/* COPY, META, DEL: the side changed; CONFLICT: the loser */
+	int need_dir[2];	/* something below it stays on that side */
+	long parent;		/* index of the parent directory's item, or -1 */
+	char *cname;		/* CONFLICT: the loser's new name */
+};
+
+struct sync {
+	const struct opts *o;
+	struct side sd[2];
+	int li, ri;		/* the local side, the server's side */
+	struct conn cn;
+	int connected;
+	struct state old, new_;
+	int first;
+	struct item *it;
+	size_t n;
+	uint32_t next_hash_id;
+	int code;
+	uint64_t conflicts, copied[2], deleted[2];
+	struct timespec start;
+};
+
+/* ---- names ----------------------------------------------------------------- */
+
+int is_conflict_name(const char *name)
+{
+	const char *p = strstr(name, ".conflict-");
+
+	/* NAME.conflict-HOST-YYYYMMDD-HHMMSS[.EXT] */
+	for (; p; p = strstr(p + 1, ".conflict-")) {
+		const char *q = p + 10;
+		size_t i;
+
+		q = strchr(q, '-');
+		while (q) {
+			for (i = 1; i <= 15; i++)
+				if (i == 9 ? q[i] != '-' : (q[i] < '0' || q[i] > '9'))
+					break;
+			if (i == 16 && (q[16] == '\0' || q[16] == '.'))
+				return 1;
+			q = strchr(q + 1, '-');
+		}
+	}
+	return 0;
+}
+
+/* PATH's conflict copy name: NAME.conflict-HOST-YYYYMMDD-HHMMSS.EXT */
+static char *conflict_name(const char *path, const char *host, const struct timespec *t)
+{
+	const char *base = path_base(path), *dot = strrchr(base, '.');
+	char stamp[32], *out;
+	struct tm tm;
+	size_t stem, n;
+
+	if (dot == base)
+		dot = NULL;	/* ".bashrc" has no extension */
+	gmtime_r(&t->tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	stem = dot ? (size_t)(dot - path) : strlen(path);
+	n = strlen(path) + strlen(host) + 48;
+	out = xmalloc(n);
+	snprintf(out, n, "%.*s.conflict-%s-%s%s", (int)stem, path, host, stamp, dot ? dot : "");
+	if (strlen(path_base(out)) > MAX_NAME_LEN || strlen(out) > MAX_PATH_LEN) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* A host name fit for a file name: letters, digits, '.', '-', '_'. */
+static void clean_host(char *h)
+{
+	for (; *h; h++)
+		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+		      (*h >= '0' && *h <= '9') || *h == '.' || *h == '-' || *h == '_'))
+			*h = '_';
+}
+
+/* ---- roots ------------------------------------------------------------------ */
+
+/* An absolute form of the local path ARG, whether or not it exists. */
+static char *canon_local(const char *arg)
+{
+	char buf[PATH_MAX], cwd[PATH_MAX];
+	char *out;
+	size_t n;
+
+	if (realpath(arg, buf))
+		return xstrdup(buf);
+	if (arg[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		out = xstrdup(arg);
+	else {
+		n = strlen(cwd) + strlen(arg) + 2;
+		out = xmalloc(n);
+		snprintf(out, n, "%s/%s", cwd, arg);
+	}
+	n = strlen(out);
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	return out;
+}
+
+static int setup_sides(struct sync *y, const char *root1, const char *root2)
+{
+	int i;
+
+	y->sd[0].arg = root1;
+	y->sd[1].arg = root2;
+	y->sd[0].label = "ROOT1";
+	y->sd[1].label = "ROOT2";
+	y->li = 0;
+	for (i = 0; i < 2; i++) {
+		struct side *s = &y->sd[i];
+
+		s->root_fd = -1;
+		if (remote_parse(s->arg, &s->host, &s->rpath)) {
+			y->li = 1 - i;
+			s->canon = xstrdup(s->arg);
+			snprintf(s->hostname, sizeof(s->hostname), "%s",
+				 strchr(s->host, '@') ? strchr(s->host, '@') + 1 : s->host);
+		} else {
+			s->canon = canon_local(s->arg);
+			if (gethostname(s->hostname, sizeof(s->hostname) - 1) < 0)
+				snprintf(s->hostname, sizeof(s->hostname), "local");
+		}
+		clean_host(s->hostname);
+	}
+	y->ri = 1 - y->li;
+	if (!y->sd[0].host && !y->sd[1].host &&
+	    (path_is_within(y->sd[0].canon, y->sd[1].canon) ||
+	     path_is_within(y->sd[1].canon, y->sd[0].canon)))
+		return error("ROOT1 %s and ROOT2 %s are the same directory or one holds the other; "
+			     "choose two separate trees", root1, root2), EXIT_ROOTS;
+	return 0;
+}
+
+/* ---- listings ---------------------------------------------------------------- */
+
+static int recv_listing(struct sync *y)
+{
+	char why[WHYLEN];
+	struct side *s = &y->sd[y->ri];
+	struct order ord = { 0 };
+	struct chan *c = &y->cn.c;
+	int ret = 0;
+
+	for (;;) {
+		const unsigned char *p;
+		size_t n;
+		uint8_t t;
+		struct entry e;
+		struct skey k;
+		int code, r;
+
+		if (chan_recv(c, &t, &p, &n, 1) < 0) {
+			ret = c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
+			break;
+		}
+		if (t == F_END_LIST) {
+			struct rd rd;
+			uint64_t count;
+
+			rd_init(&rd, p, n);
+			if (rd_u64(&rd, &count) || count != s->l.n) {
+				error("protocol error from the server: END_LIST counts %llu entries, %zu "
+				      "were sent", (unsigned long long)count, s->l.n);
+				ret = EXIT_PROTOCOL;
+			}
+			break;
+		}
+		if (t != F_SENTRY) {
+			r = role_common_frame(t, p, n, &code);
+			if (r < 0) {
+				ret = peer_code(code);
+				break;
+			}
+			if (r == 0) {
+				error("protocol error from the server: %s in its listing", frame_name(t));
+				ret = EXIT_PROTOCOL;
+				break;
+			}
+			continue;
+		}
+		if (sentry_decode(p, n, &e, &k, why, sizeof(why)) ||
+		    (order_check(&ord, &e, why, sizeof(why)) && (entry_release(&e), 1))) {
+			error("protocol error from the server: %s", why);
+			ret = EXIT_PROTOCOL;
+			break;
+		}
+		if (!strcmp(e.path, ".shelter") || exclude_match(y->o->excludes, e.path, e.type == 'd')) {
+			error("protocol error from the server: it listed %s, which is %s", e.path,
+			      strcmp(e.path, ".shelter") ? "excluded" : "shelter's own");
+			entry_release(&e);
+			ret = EXIT_PROTOCOL;
+			break;
+		}
+		listing_add(&s->l, &e, &k);
+		entry_release(&e);
+	}
+	order_release(&ord);
+	return ret;
+}
+
+/* ---- merging and hashing ---------------------------------------------------- */
+
+static void add_item(struct sync *y, const char *path, struct sent *a, struct sent *b,
+		     struct srec *s)
+{
+	struct item *it;
+
+	if ((y->n & (y->n - 1)) == 0)
+		y->it = xrealloc(y->it, (y->n ? y->n * 2 : 1) * sizeof(*y->it));
+	it = &y->it[y->n++];
+	memset(it, 0, sizeof(*it));
+	it->path = path;
+	it->x[0] = a;
+	it->x[1] = b;
+	it->s = s;
+	it->parent = -1;
+}
+
+/* The union of both listings and the state, in listing order. */
+static void merge(struct sync *y)
+{
+	struct listing *l0 = &y->sd[0].l, *l1 = &y->sd[1].l;
+	size_t i = 0, j = 0, k = 0;
+	long *stack = xmalloc(sizeof(long) * (MAX_PATH_LEN / 2 + 2));
+	size_t depth = 0;
+
+	while (i < l0->n || j < l1->n || k < y->old.n) {
+		const char *p = NULL;
+		struct sent *a = NULL, *b = NULL;
+		struct srec *s = NULL;
+
+		if (i < l0->n)
+			p = l0->v[i].e.path;
+		if (j < l1->n && (!p || path_cmp(l1->v[j].e.path, p) < 0))
+			p = l1->v[j].e.path;
+		if (k < y->old.n && (!p || path_cmp(y->old.v[k].path, p) < 0))
+			p = y->old.v[k].path;
+		if (i < l0->n && !strcmp(l0->v[i].e.path, p))
+			a = &l0->v[i++];
+		if (j < l1->n && !strcmp(l1->v[j].e.path, p))
+			b = &l1->v[j++];
+		if (k < y->old.n && !strcmp(y->old.v[k].path, p))
+			s = &y->old.v[k++];
+		add_item(y, p, a, b, s);
+		/* The parent: the nearest directory item above it. */
+		while (depth && !path_is_within(y->it[stack[depth - 1]].path, p))
+			depth--;
+		y->it[y->n - 1].parent = depth ? stack[depth - 1] : -1;
+		if ((a && a->e.type == 'd') || (b && b->e.type == 'd') || (s && s->type == 'd'))
+			stack[depth++] = (long)y->n - 1;
+	}
+	free(stack);
+}
+
+/* The state vouches for side I's file: same key, not racily clean. */
+static int clean(const struct sync *y, const struct item *it, int i)
+{
+	const struct srec *s = it->s;
+	const struct skey *k = &it->x[i]->key, *r;
+
+	if (!s || s->type != 'f' || y->o->flags & OPT_CHECKSUM)
+		return 0;
+	r = &s->side[i];
+	return r->ino && r->ino == k->ino && r->ctime_sec == k->ctime_sec &&
+	       r->ctime_nsec == k->ctime_nsec && r->mtime_sec == k->mtime_sec &&
+	       r->mtime_nsec == k->mtime_nsec && r->size == k->size &&
+	       k->mtime_sec < y->old.scan_start;
+}
+
+/* A hash came back for side I's entry of IT. */
+static void take_hash(struct item *it, int i, const struct hashed *h, const char *label)
+{
+	struct sent *x = it->x[i];
+
+	if (h->status != HASH_STATUS_OK || h->type != 'f' || h->key.size == UINT64_MAX) {
+		if (h->status == HASH_STATUS_OK)
+			warning("%s changed in %s while it was read; left for the next pass", it->path,
+				label);
+		else if (h->status == HASH_STATUS_MISSING)
+			warning("%s vanished from %s during the pass; left for the next pass",
+				it->path, label);
+		it->act = A_SKIP;
+		return;
+	}
+	memcpy(x->e.hash, h->hash, HASH_LEN);
+	x->e.has_hash = 1;
+	x->key = h->key;
+}
+
+/* HASHREQ for PATHS on the server, WINDOW at a time; *OUT gets the replies. */
+static int remote_round(struct sync *y, char **paths, size_t n, int stat_only,
+			struct hashed *out)
+{
+	struct chan *c = &y->cn.c;
+	struct buf b = BUF_INIT;
+	uint32_t base = y->next_hash_id;
+	size_t sent = 0, got = 0;
+	int ended = 0;
+
+	while (!ended) {
+		const unsigned char *p;
+		size_t len;
+		uint8_t t;
+		int code, r;
+
+		while (sent < n && sent - got < WINDOW) {
+			buf_reset(&b);
+			buf_put_u32(&b, base + (uint32_t)sent);
+			buf_put_u8(&b, stat_only ? 1 : 0);
+			buf_put_str(&b, paths[sent], strlen(paths[sent]));
+			chan_send(c, F_HASHREQ, b.data, b.len);
+			sent++;
+			if (sent == n)
+				chan_send(c, F_HASH_END, NULL, 0);
+		}
+		if (n == 0 && sent == 0) {
+			chan_send(c, F_HASH_END, NULL, 0);
+			sent = 1;	/* HASH_END is out */
+		}
+		if (chan_recv(c, &t, &p, &len, 1) < 0) {
+			buf_release(&b);
+			return c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
+		}
+		if (t == F_HASH && got < n) {
+			uint32_t id;
+
+			if (hashed_decode(p, len, &id, &out[got]) || id != base + got) {
+				error("protocol error from the server: malformed or out-of-order HASH");
+				buf_release(&b);
+				return EXIT_PROTOCOL;
+			}
+			got++;
+		} else if (t == F_HASH_END && got == n && len == 0) {
+			ended = 1;
+		} else {
+			r = role_common_frame(t, p, len, &code);
+			if (r <= 0) {
+				if (r == 0)
+					error("protocol error from the server: unexpected %s", frame_name(t));
+				buf_release(&b);
+				return r < 0 ? peer_code(code) : EXIT_PROTOCOL;
+			}
+		}
+	}
+	y->next_hash_id = base + (uint32_t)n;
+	buf_release(&b);
+	return 0;
+}
+
+/* Look at side I's PATHS (stat only, or hash): here, or through the server. */
+static int look(struct sync *y, int i, char **paths, size_t n, int stat_only, struct hashed *out)
+{
+	size_t k;
+
+	if (i == y->ri)
+		return remote_round(y, paths, n, stat_only, out);
+	for (k = 0; k < n; k++)
+		side_hash(&y->sd[i].bn, paths[k], stat_only, &out[k]);
+	return 0;
+}
+
+static int hash_all(struct sync *y)
+{
+	int i, code;
+
+	for (i = 0; i < 2; i++) {
+		char **paths = xmalloc(sizeof(char *) * (y->n + 1));
+		size_t *idx = xmalloc(sizeof(size_t) * (y->n + 1)), n = 0, k;
+		struct hashed *h;
+
+		for (k = 0; k < y->n; k++) {
+			struct item *it = &y->it[k];
+
+			if (it->x[i] && it->x[i]->e.type == 'f') {
+				if (clean(y, it, i)) {
+					memcpy(it->x[i]->e.hash, it->s->hash, HASH_LEN);
+					it->x[i]->e.has_hash = 1;
+				} else {
+					paths[n] = (char *)it->path;
+					idx[n++] = k;
+				}
+			}
+		}
+		h = xmalloc(sizeof(*h) * (n + 1));
+		code = look(y, i, paths, n, 0, h);
+		for (k = 0; !code && k < n; k++)
+			take_hash(&y->it[idx[k]], i, &h[k], y->sd[i].label);
+		free(h);
+		free(idx);
+		free(paths);
+		if (code)
+			return code;
+	}
+	return 0;
+}
+
+/* ---- deciding ------------------------------------------------------------- */
+
+/* Same type and content (hash, target); modes aside. */
+static int same_content(const struct entry *a, const struct entry *b)
+{
+	if (a->type != b->type)
+		return 0;
+	if (a->type == 'f')
+		return a->size == b->size && !memcmp(a->hash, b->hash, HASH_LEN);
+	if (a->type == 'l')
+		return !strcmp(a->target, b->target);
+	return 1;
+}
+
+/* Side I's entry differs from the agreed one (absent counts). */
+static int changed(const struct item *it, int i)
+{
+	const struct sent *x = it->x[i];
+	const struct srec *s = it->s;
+
+	if (!x || !s)
+		return !!x != !!s;
+	if (x->e.type != s->type)
+		return 1;
+	if (s->type == 'f')
+		return x->e.size != s->size || memcmp(x->e.hash, s->hash, HASH_LEN) ||
+		       x->e.mode != s->mode;
+	if (s->type == 'l')
+		return strcmp(x->e.target, s->target) != 0;
+	return x->e.mode != s->mode;
+}
+
+static void decide_conflict(struct sync *y, struct item *it)
+{
+	const struct entry *a = &it->x[0]->e, *b = &it->x[1]->e;
+	int prefer = y->o->prefer, winner;
+
+	if (prefer != PREFER_NONE && a->type != 'd' && b->type != 'd') {
+		int64_t d = a->mtime_sec != b->mtime_sec ? (a->mtime_sec > b->mtime_sec ? 1 : -1)
+			    : a->mtime_nsec != b->mtime_nsec ? (a->mtime_nsec > b->mtime_nsec ? 1 : -1)
+							     : 0;
+
+		winner = prefer == PREFER_ROOT2 ? 1
+			 : prefer == PREFER_NEWER ? (d < 0 ? 1 : 0)
+			 : prefer == PREFER_OLDER ? (d > 0 ? 1 : 0)
+						  : 0;
+		it->act = A_COPY;
+		it->to = 1 - winner;
+		return;
+	}
+	if (is_conflict_name(path_base(it->path)) && a->type != 'd' && b->type != 'd') {
+		/* A conflict copy never begets another: ROOT1's wins, the other is history. */
+		it->act = A_COPY;
+		it->to = 1;
+		return;
+	}
+	it->act = A_CONFLICT;
+	it->to = b->type == 'd' ? 0 : 1;	/* the loser: never the directory */
+}
+
+static void decide(struct sync *y, struct item *it)
+{
+	int c0, c1;
+
+	if (it->act == A_SKIP)
+		return;
+	c0 = changed(it, 0);
+	c1 = changed(it, 1);
+	if (!c0 && !c1) {
+		it->act = it->x[0] ? A_NONE : A_FORGET;
+	} else if (c0 != c1) {
+		int from = c0 ? 0 : 1, to = 1 - from;
+
+		it->to = to;
+		if (!it->x[from])
+			it->act = A_DEL;
+		else if (it->x[to] && same_content(&it->x[from]->e, &it->x[to]->e))
+			it->act = A_META;
+		else
+			it->act = A_COPY;
+	} else if (!it->x[0] && !it->x[1]) {
+		it->act = A_FORGET;
+	} else if (!it->x[0] || !it->x[1]) {
+		/* Deleted on one side, changed on the other: the change wins. */
+		it->act = A_COPY;
+		it->to = it->x[0] ? 1 : 0;
+	} else if (same_content(&it->x[0]->e, &it->x[1]->e)) {
+		/* Adopted: no content moves; ROOT1's mode (and a file's mtime) win. */
+		const struct entry *a = &it->x[0]->e, *b = &it->x[1]->e;
+
+		it->act = (a->type != 'l' && a->mode != b->mode) ||
+				  (a->type == 'f' && (a->mtime_sec != b->mtime_sec ||
+						      a->mtime_nsec != b->mtime_nsec))
+			  ? A_META : A_NONE;
+		it->to = 1;
+	} else {
+		decide_conflict(y, it);
+	}
+}
+
+/* What side I holds at IT's path once the pass is done: a type, or 0. */
+static char after(const struct item *it, int i)
+{
+	switch (it->act) {
+	case A_COPY:
+		return it->to == i ? it->x[1 - i]->e.type : it->x[i]->e.type;
+	case A_DEL:
+		return it->to == i ? 0 : it->x[i] ? it->x[i]->e.type : 0;
+	case A_CONFLICT:
+		return it->x[1 - it->to]->e.type;
+	case A_FORGET:
+		return 0;
+	default:
+		return it->x[i] ? it->x[i]->e.type : 0;
+	}
+}
+
+/*
+ * A directory something below must stay in, on a side where the plan would
+ * remove it or put a non-directory there, is kept (or brought back), or,
+ * against a non-directory, becomes a conflict. Children come before their
+ * parent in reverse listing order, so one backward walk settles all.
+ */
+static void keep_parents(struct sync *y)
+{
+	size_t k;
+
+	for (k = y->n; k-- > 0;) {
+		struct item *it = &y->it[k];
+		int i;
+
+		for (i = 0; i < 2; i++) {
+			int dir;
+
+			if (!it->need_dir[i] || after(it, i) == 'd')
+				continue;
+			dir = it->x[i] && it->x[i]->e.type == 'd' ? i
+			      : it->x[1 - i] && it->x[1 - i]->e.type == 'd' ? 1 - i : -1;
+			if (dir < 0)
+				continue;	/* cannot happen: a child has a directory above it */
+			if (it->x[1 - dir] && it->x[1 - dir]->e.type != 'd') {
+				it->act = A_CONFLICT;
+				it->to = 1 - dir;
+			} else {
+				it->act = A_COPY;
+				it->to = 1 - dir;
+			}
+		}
+		if (it->parent >= 0)
+			for (i = 0; i < 2; i++)
+				if (after(it, i))
+					y->it[it->parent].need_dir[i] = 1;
+	}
+	/* Below a directory that wins a conflict against a file, nothing is deleted on
+	 * the directory's side: it all goes to the other side. */
+	for (k = 0; k < y->n; k++) {
+		struct item *it = &y->it[k];
+		long p;
+
+		for (p = it->parent; p >= 0; p = y->it[p].parent) {
+			struct item *up = &y->it[p];
+
+			if (up->act == A_CONFLICT && it->act == A_DEL && it->to == 1 - up->to) {
+				it->act = A_COPY;
+				it->to = up->to;
+				break;
+			}
+		}
+	}
+}
+
+/* ---- reporting --------------------------------------------------------------- */
+
+static void say_item(struct sync *y, const struct item *it)
+{
+	static const char *const arrow[2] = { "<", ">" };
+	int show = y->o->verbosity >= 2 || ((y->o->flags & OPT_DRY_RUN) && y->o->verbosity >= 1) ||
+		   (y->o->flags & OPT_ITEMIZE);
+
+	if (!show)
+		return;
+	switch (it->act) {
+	case A_COPY:
+		output("%s %s%s", arrow[it->to], it->path,
+		       it->x[1 - it->to]->e.type == 'd' ? "/" : "");
+		break;
+	case A_META:
+		output("%s %s (mode)", arrow[it->to], it->path);
+		break;
+	case A_DEL:
+		output("%sdel %s%s", arrow[it->to], it->path, it->x[it->to]->e.type == 'd' ? "/" : "");
+		break;
+	case A_CONFLICT:
+		output("conflict %s", it->path);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- safety -------------------------------------------------------------------- */
+
+static int safety(struct sync *y)
+{
+	uint64_t dels[2] = { 0, 0 };
+	size_t k;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		size_t j;
+
+		for (j = 0; j < y->sd[i].l.n; j++)
+			if (y->sd[i].l.v[j].e.type != 'd')
+				y->sd[i].nondirs++;
+		if (!y->first && y->old.n && y->sd[i].l.n == 0)
+			return error("%s %s is empty, but the last pass left %zu entries in it: is a "
+				     "disk not mounted? Nothing was changed (give --resync to start "
+				     "over from both sides as they are)", y->sd[i].label,
+				     y->sd[i].arg, y->old.n), EXIT_ROOTS;
+	}
+	for (k = 0; k < y->n; k++)
+		if (y->it[k].act == A_DEL && y->it[k].x[y->it[k].to]->e.type != 'd')
+			dels[y->it[k].to]++;
+	for (i = 0; i < 2; i++)
+		if (dels[i] && dels[i] * 100 > (uint64_t)y->o->max_delete * y->sd[i].nondirs)
+			return error("this pass would delete %llu of the %llu files in %s %s, more than "
+				     "--max-delete %u%%; nothing was changed (check the other side, "
+				     "then run again with a higher --max-delete)",
+				     (unsigned long long)dels[i], (unsigned long long)y->sd[i].nondirs,
+				     y->sd[i].label, y->sd[i].arg, y->o->max_delete), EXIT_MAX_DELETE;
+	return 0;
+}
+
+/* ---- applying ----------------------------------------------------------------- */
+
+static int renames(struct sync *y)
+{
+	char why[WHYLEN];
+	size_t k;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		size_t sent = 0, got = 0, total = 0;
+		size_t *idx = xmalloc(sizeof(size_t) * (y->n + 1));
+		struct chan *c = &y->cn.c;
+		struct buf b = BUF_INIT;
+
+		for (k = 0; k < y->n; k++) {
+			struct item *it = &y->it[k];
+
+			if (it->act != A_CONFLICT || it->to != i)
+				continue;
+			it->cname = conflict_name(it->path, y->sd[i].hostname, &y->start);
+			if (!it->cname) {
+				error("%s: a conflict, but its conflict copy's name would be too long; "
+				      "left as it is", it->path);
+				it->act = A_SKIP;
+				y->code = exit_worse(y->code, EXIT_PARTIAL);
+				continue;
+			}
+			if (i == y->li) {
+				if (!(y->o->flags & OPT_DRY_RUN) &&
+				    side_rename(&y->sd[i].bn, it->path, it->cname, why, sizeof(why))) {
+					error("%s: %s", y->sd[i].label, why);
+					it->act = A_SKIP;
+					y->code = exit_worse(y->code, EXIT_PARTIAL);
+				}
+				beneath_forget(&y->sd[i].bn);
+				continue;
+			}
+			idx[total++] = k;
+		}
+		if (i == y->li || total == 0 || (y->o->flags & OPT_DRY_RUN)) {
+			free(idx);
+			continue;
+		}
+		chan_send(c, F_PHASE, (const uint8_t[]){ 1 }, 1);
+		for (;;) {
+			const unsigned char *p;
+			size_t n;
+			uint8_t t;
+			int code, r;
+
+			while (sent < total && sent - got < WINDOW) {
+				struct item *it = &y->it[idx[sent]];
+
+				buf_reset(&b);
+				buf_put_u32(&b, (uint32_t)sent + 1);
+				buf_put_str(&b, it->path, strlen(it->path));
+				buf_put_str(&b, it->cname, strlen(it->cname));
+				chan_send(c, F_RENAME, b.data, b.len);
+				if (++sent == total) {
+					chan_send(c, F_RENAME_END, NULL, 0);
+					sent++;
+				}
+			}
+			if (chan_recv(c, &t, &p, &n, 1) < 0) {
+				free(idx);
+				buf_release(&b);
+				return c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
+			}
+			if (t == F_RENAMED && got < total) {
+				struct rd rd;
+				uint32_t id;
+				uint8_t st;
+				char *reason = NULL;
+
+				rd_init(&rd, p, n);
+				if (rd_u32(&rd, &id) || rd_u8(&rd, &st) ||
+				    rd_cstr(&rd, &reason, 0, MAX_MSG_LEN) || rd_end(&rd) ||
+				    id != got + 1 || st > 1) {
+					free(reason);
+					free(idx);
+					buf_release(&b);
+					error("protocol error from the server: malformed RENAMED");
+					return EXIT_PROTOCOL;
+				}
+				if (st) {
+					error("%s: %s", y->sd[i].label, reason);
+					y->it[idx[got]].act = A_SKIP;
+					y->code = exit_worse(y->code, EXIT_PARTIAL);
+				}
+				free(reason);
+				got++;
+			} else if (t == F_RENAME_END && got == total && n == 0) {
+				break;
+			} else {
+				r = role_common_frame(t, p, n, &code);
+				if (r <= 0) {
+					if (r == 0)
+						error("protocol error from the server: unexpected %s",
+						      frame_name(t));
+					free(idx);
+					buf_release(&b);
+					return r < 0 ? peer_code(code) : EXIT_PROTOCOL;
+				}
+			}
+		}
+		free(idx);
+		buf_release(&b);
+	}
+	return 0;
+}
+
+static int cmp_plan(const void *a, const void *b)
+{
+	return path_cmp(((const struct plan_item *)a)->path, ((const struct plan_item *)b)->path);
+}
+
+/* What goes to side I: listed by the other side's sender. */
+static void build_plan(struct sync *y, int i, struct plan *pl)
+{
+	size_t k;
+
+	for (k = 0; k < y->n; k++) {
+		struct item *it = &y->it[k];
+
+		if (it->act == A_COPY && it->to == i)
+			plan_add(pl, it->path, PLAN_CONTENT, it->x[1 - i]->e.type);
+		else if (it->act == A_META && it->to == i)
+			plan_add(pl, it->path, PLAN_META, it->x[1 - i]->e.type);
+		else if (it->act == A_DEL && it->to == i)
+			plan_add(pl, it->path, PLAN_DELETE, it->x[i]->e.type);
+		else if (it->act == A_CONFLICT && it->to == i)
+			plan_add(pl, it->path, PLAN_CONTENT, it->x[1 - i]->e.type);
+		else if (it->act == A_CONFLICT && it->to == 1 - i)
+			plan_add(pl, it->cname, PLAN_CONTENT, it->x[1 - i]->e.type);
+	}
+	qsort(pl->v, pl->n, sizeof(*pl->v), cmp_plan);
+}
+
+/* Run one transfer phase: side I receives PL. */
+static int transfer(struct sync *y, int i, struct plan *pl)
+{
+	struct role_args ra;
+	struct stats st;
+	struct chan *c = &y->cn.c;
+	struct buf b = BUF_INIT;
+	size_t k;
+	int code;
+
+	if (!pl->n)
+		return 0;
+	memset(&ra, 0, sizeof(ra));
+	ra.c = c;
+	ra.root_fd = y->sd[y->li].root_fd;
+	ra.root_name = y->sd[y->li].label;
+	ra.flags = y->o->flags & (OPT_DRY_RUN | OPT_NO_HISTORY);
+	ra.ex = y->o->excludes;
+	ra.in_client = 1;
+	if (i == y->ri) {
+		chan_send(c, F_PHASE, (const uint8_t[]){ 2 }, 1);
+		ra.plan = pl;
+		code = sender_run(&ra, &st);
+	} else {
+		chan_send(c, F_PHASE, (const uint8_t[]){ 3 }, 1);
+		for (k = 0; k < pl->n; k++) {
+			buf_reset(&b);
+			buf_put_u8(&b, pl->v[k].op);
+			buf_put_u8(&b, (uint8_t)pl->v[k].type);
+			buf_put_str(&b, pl->v[k].path, strlen(pl->v[k].path));
+			chan_send(c, F_PLANENT, b.data, b.len);
+			if (chan_pending(c) > (1u << 20) && chan_flush(c, 1))
+				break;
+		}
+		buf_reset(&b);
+		buf_put_u64(&b, pl->n);
+		chan_send(c, F_PLAN_END, b.data, b.len);
+		ra.sync = 1;
+		code = receiver_run(&ra, &st);
+	}
+	buf_release(&b);
+	return code;
+}
+
+/* ---- the new state ------------------------------------------------------------- */
+
+/* Side I's look at a path agrees with the version E. */
+static int agrees(const struct hashed *h, const struct entry *e)
+{
+	if (h->status != HASH_STATUS_OK || h->type != e->type)
+		return 0;
+	if (e->type == 'd')
+		return h->mode == e->mode;
+	if (e->type == 'l')
+		return h->key.size == e->size;
+	return h->key.size == e->size && h->mode == e->mode && h->key.mtime_sec == e->mtime_sec &&
+	       h->key.mtime_nsec == e->mtime_nsec;
+}
+
+static void record(struct sync *y, const char *path, const struct entry *e,
+		   const struct skey *k0, const struct skey *k1)
+{
+	struct srec r;
+
+	memset(&r, 0, sizeof(r));
+	r.path = (char *)path;
+	r.type = e->type;
+	r.mode = e->mode;
+	r.size = e->type == 'f' ? e->size : 0;
+	r.mtime_sec = e->mtime_sec;
+	r.mtime_nsec = e->mtime_nsec;
+	if (e->type == 'f')
+		memcpy(r.hash, e->hash, HASH_LEN);
+	r.target = e->target;
+	if (k0)
+		r.side[0] = *k0;
+	if (k1)
+		r.side[1] = *k1;
+	state_add(&y->new_, &r);
+}
+
+/* The key to keep for side I: the one seen now if it is the hashed one. */
+static const struct skey *keep_key(const struct sent *x, const struct hashed *h)
+{
+	const struct skey *k = &x->key;
+
+	if (x->e.type != 'f')
+		return k;
+	if (h && (h->key.ino != k->ino || h->key.ctime_sec != k->ctime_sec ||
+		  h->key.ctime_nsec != k->ctime_nsec || h->key.mtime_sec != k->mtime_sec ||
+		  h->key.mtime_nsec != k->mtime_nsec || h->key.size != k->size))
+		return NULL;
+	return k;
+}
+
+struct look {
+	const char *path;
+	const struct entry *e;	/* the version both sides should hold; NULL: none */
+	struct hashed h[2];
+	const struct sent *kept;	/* the side that kept its copy (its hash key), or NULL */
+	int kept_side;
+	const struct srec *old;
+};
+
+static int cmp_look(const void *a, const void *b)
+{
+	return path_cmp(((const struct look *)a)->path, ((const struct look *)b)->path);
+}
+
+/*
+ * Look at both sides again where the pass changed something and record
+ * what they now agree on; where they do not (a failure, or a change during
+ * the pass) the old record stays, with its keys dropped, so the next pass
+ * decides again from the same ground and hashes what it must.
+ */
+static int new_state(struct sync *y)
+{
+	struct look *lk = xmalloc(sizeof(*lk) * (2 * y->n + 1));
+	size_t nl = 0, k, a = 0, i;
+	int side, code = 0;
+
+	for (k = 0; k < y->n; k++) {
+		struct item *it = &y->it[k];
+		struct look *l = &lk[nl];
+
+		if (it->act == A_NONE || it->act == A_FORGET || it->act == A_SKIP)
+			continue;
+		memset(l, 0, sizeof(*l));
+		l->path = it->path;
+		l->old = it->s;
+		l->kept_side = -1;
+		if (it->act == A_DEL) {
+			l->e = NULL;
+		} else if (it->act == A_CONFLICT) {
+			struct look *c = &lk[++nl];
+
+			l->e = &it->x[1 - it->to]->e;
+			l->kept = it->x[1 - it->to];
+			l->kept_side = 1 - it->to;
+			memset(c, 0, sizeof(*c));
+			c->path = it->cname;
+			c->e = &it->x[it->to]->e;
+			c->kept_side = -1;
+		} else {
+			int from = 1 - it->to;
+
+			l->e = &it->x[from]->e;
+			if (it->act == A_COPY) {
+				l->kept = it->x[from];
+				l->kept_side = from;
+			}
+		}
+		nl++;
+	}
+	for (side = 0; side < 2 && !code; side++) {
+		char **paths = xmalloc(sizeof(char *) * (nl + 1));
+		struct hashed *h = xmalloc(sizeof(*h) * (nl + 1));
+
+		for (k = 0; k < nl; k++)
+			paths[k] = (char *)lk[k].path;
+		code = look(y, side, paths, nl, 1, h);
+		for (k = 0; !code && k < nl; k++)
+			lk[k].h[side] = h[k];
+		free(h);
+		free(paths);
+	}
+	if (code) {
+		free(lk);
+		return code;
+	}
+	qsort(lk, nl, sizeof(*lk), cmp_look);
+	/* Merge the untouched items and the looked-at paths, in order. */
+	k = 0;
+	while (k < y->n || a < nl) {
+		struct item *it = k < y->n ? &y->it[k] : NULL;
+		int take_item;
+
+		if (it && (it->act == A_COPY || it->act == A_META || it->act == A_DEL ||
+			   it->act == A_CONFLICT)) {
+			k++;
+			continue;
+		}
+		take_item = it && (a == nl || path_cmp(it->path, lk[a].path) < 0);
+		if (take_item) {
+			if (it->act == A_NONE)
+				record(y, it->path, &it->x[0]->e, &it->x[0]->key, &it->x[1]->key);
+			else if (it->act == A_SKIP && it->s) {
+				struct srec r = *it->s;
+
+				memset(r.side, 0, sizeof(r.side));
+				state_add(&y->new_, &r);
+			}
+			k++;
+			continue;
+		}
+		{
+			struct look *l = &lk[a++];
+			int ok = 1;
+
+			for (i = 0; i < 2; i++)
+				ok = ok && (l->e ? agrees(&l->h[i], l->e)
+						 : l->h[i].status == HASH_STATUS_MISSING);
+			if (ok && l->e) {
+				const struct skey *kk[2] = { &l->h[0].key, &l->h[1].key };
+
+				if (l->kept)
+					kk[l->kept_side] = keep_key(l->kept, &l->h[l->kept_side]);
+				record(y, l->path, l->e, kk[0], kk[1]);
+			} else if (!ok && l->old) {
+				struct srec r = *l->old;
+
+				memset(r.side, 0, sizeof(r.side));
+				state_add(&y->new_, &r);
+			}
+		}
+	}
+	free(lk);
+	return 0;
+}
+
+/* ---- the pass ------------------------------------------------------------------ */
+
+static int open_local(struct sync *y)
+{
+	struct side *s = &y->sd[y->li];
+
+	s->root_fd = open(s->canon, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->root_fd < 0 && errno == ENOENT && y->first && !(y->o->flags & OPT_DRY_RUN)) {
+		if (mkdir(s->canon, 0777) < 0)
+			return error("%s %s: cannot create it: %s", s->label, s->arg, strerror(errno)),
+			       EXIT_ROOTS;
+		s->root_fd = open(s->canon, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (s->root_fd < 0 && !(errno == ENOENT && (y->o->flags & OPT_DRY_RUN)))
+		return error("%s %s: %s", s->label, s->arg, strerror(errno)), EXIT_ROOTS;
+	beneath_init(&s->bn, s->root_fd);
+	return 0;
+}
+
+/* After the reason a root could not be opened: what that means for a pair with state. */
+static void missing_root(const struct sync *y, int i)
+{
+	error("%s %s could not be opened (see above), but the last pass synced %zu entries there: "
+	      "is a disk not mounted? Nothing was changed", y->sd[i].label, y->sd[i].arg, y->old.n);
+}
+
+static void print_stats(const struct sync *y)
+{
+	output("Entries: %zu in %s, %zu in %s", y->sd[0].l.n, y->sd[0].label, y->sd[1].l.n,
+	       y->sd[1].label);
+	output("Copied to ROOT1: %llu, to ROOT2: %llu", (unsigned long long)y->copied[0],
+	       (unsigned long long)y->copied[1]);
+	output("Deleted in ROOT1: %llu, in ROOT2: %llu", (unsigned long long)y->deleted[0],
+	       (unsigned long long)y->deleted[1]);
+	output("Conflicts: %llu", (unsigned long long)y->conflicts);
+	output("Bytes sent: %llu, received: %llu",
+	       (unsigned long long)(y->connected ? y->cn.c.sent : 0),
+	       (unsigned long long)(y->connected ? y->cn.c.received : 0));
+}
+
+static int run(struct sync *y, const char *state_file)
+{
+	struct start st;
+	struct plan pl[2] = { { 0 }, { 0 } };
+	size_t k;
+	int code, i;
+
+	code = open_local(y);
+	if (code == EXIT_ROOTS && !y->first)
+		missing_root(y, y->li);
+	if (code)
+		return code;
+	memset(&st, 0, sizeof(st));
+	st.role = ROLE_SYNC;
+	st.flags = (y->o->flags & OPT_DRY_RUN) | (y->first ? OPT_CREATE_ROOT : 0);
+	st.root = y->sd[y->ri].host ? (*y->sd[y->ri].rpath ? y->sd[y->ri].rpath : (char *)".")
+				    : y->sd[y->ri].canon;
+	{
+		/* Per-path lines come from the decisions here, not from the roles. */
+		struct opts quiet = *y->o;
+
+		if (quiet.verbosity > 1)
+			quiet.verbosity = 1;
+		code = session_open(&quiet, y->sd[y->ri].host, &st, &y->cn);
+	}
+	if (code == EXIT_ROOTS && !y->first)
+		missing_root(y, y->ri);
+	y->connected = 1;
+	if (code)
+		return code;
+	if (y->sd[y->li].root_fd >= 0 &&
+	    listing_scan(y->sd[y->li].root_fd, y->o->excludes, !!(y->o->flags & OPT_DRY_RUN),
+			 &y->sd[y->li].l))
+		y->code = exit_worse(y->code, EXIT_PARTIAL);
+	code = recv_listing(y);
+	if (code)
+		return code;
+	merge(y);
+	code = hash_all(y);
+	if (code)
+		return code;
+	for (k = 0; k < y->n; k++)
+		decide(y, &y->it[k]);
+	keep_parents(y);
+	code = safety(y);
+	if (code)
+		return code;
+	for (k = 0; k < y->n; k++) {
+		struct item *it = &y->it[k];
+
+		say_item(y, it);
+		if (it->act == A_COPY || it->act == A_CONFLICT)
+			y->copied[it->to]++;
+		if (it->act == A_CONFLICT)
+			y->copied[1 - it->to]++, y->conflicts++;
+		if (it->act == A_DEL)
+			y->deleted[it->to]++;
+	}
+	code = renames(y);
+	if (code)
+		return code;
+	report_setup(0, y->o->verbosity > 1 ? 1 : y->o->verbosity);
+	for (i = 0; i < 2 && !code; i++) {
+		build_plan(y, i, &pl[i]);
+		if (!(y->o->flags & OPT_DRY_RUN))
+			code = exit_worse(code, transfer(y, i, &pl[i]));
+	}
+	report_setup(0, y->o->verbosity);
+	plan_release(&pl[0]);
+	plan_release(&pl[1]);
+	if (code == EXIT_CONNECTION || code == EXIT_PROTOCOL || code == EXIT_TIMEOUT ||
+	    code == EXIT_SIGNAL)
+		return code;
+	y->code = exit_worse(y->code, code);
+	for (k = 0; k < y->n; k++) {
+		struct item *it = &y->it[k];
+
+		if (it->act == A_CONFLICT)
+			warning("conflict: %s changed on both sides; %s's version is kept as %s on both",
+				it->path, y->sd[it->to].label, it->cname);
+	}
+	if (!(y->o->flags & OPT_DRY_RUN)) {
+		code = new_state(y);
+		if (code)
+			return code;
+		y->new_.root[0] = xstrdup(y->sd[0].canon);
+		y->new_.root[1] = xstrdup(y->sd[1].canon);
+		y->new_.scan_start = y->start.tv_sec;
+		if (state_save(state_file, &y->new_))
+			y->code = exit_worse(y->code, EXIT_PARTIAL);
+	}
+	chan_send(&y->cn.c, F_PHASE, (const uint8_t[]){ 0 }, 1);
+	for (;;) {
+		const unsigned char *p;
+		size_t n;
+		uint8_t t;
+		int c, r;
+
+		if (chan_recv(&y->cn.c, &t, &p, &n, 1) < 0)
+			return y->cn.c.eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
+		if (t == F_DONE) {
+			struct stats dummy;
+			uint8_t rc;
+
+			if (done_decode(p, n, &rc, &dummy) || peer_code(rc) != rc)
+				return error("protocol error from the server: malformed DONE"),
+				       EXIT_PROTOCOL;
+			y->code = exit_worse(y->code, rc);
+			break;
+		}
+		r = role_common_frame(t, p, n, &c);
+		if (r <= 0)
+			return r < 0 ? peer_code(c)
+				     : (error("protocol error from the server: unexpected %s",
+					      frame_name(t)), EXIT_PROTOCOL);
+	}
+	return 0;
+}
+
+int client_sync(const struct opts *o, const char *root1, const char *root2)
+{
+	struct sync y;
+	char *state_file = NULL;
+	int code, lock = -1, busy, i, r;
+
+	memset(&y, 0, sizeof(y));
+	y.o = o;
+	y.next_hash_id = 1;
+	clock_gettime(CLOCK_REALTIME, &y.start);
+	code = setup_sides(&y, root1, root2);
+	if (code)
+		goto out;
+	state_file = o->state ? xstrdup(o->state) : state_default_path(y.sd[0].canon, y.sd[1].canon);
+	lock = state_lock(state_file, o->lock_wait, &busy);
+	if (lock < 0) {
+		code = busy ? EXIT_LOCKED : EXIT_STATE;
+		goto out;
+	}
+	r = o->resync ? 1 : state_load(state_file, y.sd[0].canon, y.sd[1].canon, &y.old);
+	if (r < 0) {
+		code = EXIT_STATE;
+		goto out;
+	}
+	y.first = r == 1;
+	if (y.first && !o->resync && o->verbosity >= 2)
+		verbose("no state for this pair yet (%s): a first pass, which deletes nothing",
+			state_file);
+	if (y.first)
+		y.old.scan_start = y.start.tv_sec;
+	code = run(&y, state_file);
+	code = exit_worse(code, y.code);
+	if (o->stats)
+		print_stats(&y);
+	if (code == EXIT_OK && y.conflicts)
+		code = EXIT_CONFLICTS;
+out:
+	if (y.connected)
+		code = session_close(&y.cn, code);
+	if (lock >= 0)
+		close(lock);
+	for (i = 0; i < 2; i++) {
+		listing_release(&y.sd[i].l);
+		if (y.sd[i].root_fd >= 0) {
+			beneath_release(&y.sd[i].bn);
+			close(y.sd[i].root_fd);
+		}
+		free(y.sd[i].canon);
+		free(y.sd[i].host);
+		free(y.sd[i].rpath);
+	}
+	for (size_t k = 0; k < y.n; k++)
+		free(y.it[k].cname);
+	free(y.it);
+	state_release(&y.old);
+	state_release(&y.new_);
+	free(state_file);
+	return code;
+}
+
+/* ---- shelter conflicts ------------------------------------------------------------ */
+
+int client_conflicts(const struct opts *o, const char *root)
+{
+	struct listing l = { 0 };
+	size_t k, found = 0;
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return error("%s: %s", root, strerror(errno)), EXIT_ROOTS;
+	listing_scan(fd, o->excludes, 1, &l);
+	for (k = 0; k < l.n; k++)
+		if (is_conflict_name(path_base(l.v[k].e.path))) {
+			printf("%s\n", l.v[k].e.path);
+			found++;
+		}
+	listing_release(&l);
+	close(fd);
+	return found ? EXIT_CONFLICTS : EXIT_OK;
+}

@@ -1,0 +1,19 @@
+/*
+ * sync.h - a two-way pass (doc/sync.md): scan both sides, decide per path
+ * from both sides and the state, keep conflicts, apply, record the state.
+ */
+#ifndef SHELTER_SYNC_H
+#define SHELTER_SYNC_H
+
+#include "opts.h"
+
+/* shelter sync ROOT1 ROOT2. Returns the exit code. */
+int client_sync(const struct opts *o, const char *root1, const char *root2);
+
+/* shelter conflicts ROOT: list the conflict copies under a local ROOT. */
+int client_conflicts(const struct opts *o, const char *root);
+
+/* 1 if NAME (one path component) is a conflict copy's name. */
+int is_conflict_name(const char *name);
+
+#endif

@@ -1,0 +1,566 @@
+/*
+ * syncpeer.c - one side of a sync pass: listing, hashing and renaming
+ * beneath its root, and the server's loop over the sync session's frames
+ * (doc/sync.md "The sync session on the wire").
+ */
+#include "config.h"
+
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "exitcode.h"
+#include "hash.h"
+#include "log.h"
+#include "opts.h"
+#include "path.h"
+#include "plan.h"
+#include "role.h"
+#include "scan.h"
+#include "syncpeer.h"
+
+#define WHYLEN 512
+#define TMP_PREFIX ".shelter-tmp-"
+
+void key_from_stat(struct skey *k, const struct stat *st)
+{
+	k->ino = (uint64_t)st->st_ino;
+	k->ctime_sec = st->st_ctim.tv_sec;
+	k->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
+	k->mtime_sec = st->st_mtim.tv_sec;
+	k->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	k->size = (uint64_t)st->st_size;
+}
+
+void listing_add(struct listing *l, const struct entry *e, const struct skey *k)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	entry_copy(&l->v[l->n].e, e);
+	l->v[l->n].key = *k;
+	l->n++;
+}
+
+void listing_release(struct listing *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		entry_release(&l->v[i].e);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int is_tmp(const char *name)
+{
+	return !strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX));
+}
+
+unsigned listing_scan(int root_fd, const struct exclude *ex, int dry, struct listing *l)
+{
+	struct scan *sc = scan_open(root_fd, ex, 0);
+	struct entry e;
+	struct stat st;
+	unsigned errors;
+
+	while (scan_next(sc, &e, &st)) {
+		struct skey k;
+
+		if (e.type != 'd' && is_tmp(path_base(e.path))) {
+			/* A leftover of an interrupted pass: never user data. */
+			if (!dry && unlinkat(scan_dirfd(sc), path_base(e.path), 0) < 0 &&
+			    errno != ENOENT)
+				warning("cannot remove leftover %s: %s", e.path, strerror(errno));
+			continue;
+		}
+		key_from_stat(&k, &st);
+		listing_add(l, &e, &k);
+	}
+	errors = scan_errors(sc);
+	scan_close(sc);
+	return errors;
+}
+
+int order_check(struct order *o, const struct entry *e, char *why, size_t whylen)
+{
+	size_t plen = path_parent_len(e->path, e->path_len);
+
+	if (o->prev && path_cmp(o->prev, e->path) >= 0)
+		return snprintf(why, whylen, "listing entry %s is not after %s", e->path, o->prev), -1;
+	while (o->n) {
+		const char *top = o->dirs[o->n - 1];
+
+		if (strlen(top) == plen && !memcmp(top, e->path, plen))
+			break;
+		free(o->dirs[--o->n]);
+	}
+	if (plen && !o->n)
+		return snprintf(why, whylen, "listing entry %s has no directory entry before it",
+				e->path), -1;
+	if (e->type == 'd') {
+		if (o->n == o->cap) {
+			o->cap = o->cap ? o->cap * 2 : 16;
+			o->dirs = xrealloc(o->dirs, o->cap * sizeof(*o->dirs));
+		}
+		o->dirs[o->n++] = xstrdup(e->path);
+	}
+	free(o->prev);
+	o->prev = xstrdup(e->path);
+	return 0;
+}
+
+void order_release(struct order *o)
+{
+	while (o->n)
+		free(o->dirs[--o->n]);
+	free(o->dirs);
+	free(o->prev);
+	memset(o, 0, sizeof(*o));
+}
+
+void side_hash(struct beneath *b, const char *path, int stat_only, struct hashed *out)
+{
+	const char *base;
+	struct stat st;
+	int dirfd, fd;
+	uint64_t size;
+
+	memset(out, 0, sizeof(*out));
+	dirfd = beneath_parent(b, path, &base);
+	if (dirfd < 0 || fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		out->status = errno == ENOENT || errno == ENOTDIR ? HASH_STATUS_MISSING
+								  : HASH_STATUS_UNREADABLE;
+		if (out->status == HASH_STATUS_UNREADABLE) {
+			warning("%s: %s", path, strerror(errno));
+			out->type = 's';
+		}
+		return;
+	}
+	out->type = S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd'
+					       : S_ISLNK(st.st_mode) ? 'l' : 's';
+	out->mode = st.st_mode & 07777;
+	key_from_stat(&out->key, &st);
+	if (stat_only || out->type != 'f')
+		return;
+	fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || hash_fd(fd, out->hash, &size)) {
+		warning("cannot read %s: %s", path, strerror(errno));
+		out->status = HASH_STATUS_UNREADABLE;
+	} else if (fstat(fd, &st) == 0) {
+		/* The key of what was hashed: a change while reading shows next time. */
+		key_from_stat(&out->key, &st);
+		out->key.size = size == (uint64_t)st.st_size ? size : UINT64_MAX;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+int side_rename(struct beneath *b, const char *from, const char *to, char *why, size_t whylen)
+{
+	const char *fbase, *tbase;
+	int fdir, tdir, r;
+
+	fdir = beneath_parent(b, from, &fbase);
+	if (fdir < 0)
+		return snprintf(why, whylen, "%s: %s", from, strerror(errno)), -1;
+	fdir = dup(fdir);	/* the cache may move on */
+	tdir = beneath_parent(b, to, &tbase);
+	if (tdir < 0) {
+		snprintf(why, whylen, "%s: %s", to, strerror(errno));
+		close(fdir);
+		return -1;
+	}
+	r = renameat2(fdir, fbase, tdir, tbase, RENAME_NOREPLACE);
+	if (r < 0)
+		snprintf(why, whylen, "cannot rename %s to %s: %s", from, to, strerror(errno));
+	close(fdir);
+	return r;
+}
+
+static void put_key(struct buf *b, const struct skey *k, int with_size)
+{
+	if (with_size)
+		buf_put_u64(b, k->size);
+	buf_put_i64(b, k->mtime_sec);
+	buf_put_u32(b, k->mtime_nsec);
+	buf_put_u64(b, k->ino);
+	buf_put_i64(b, k->ctime_sec);
+	buf_put_u32(b, k->ctime_nsec);
+}
+
+static int get_key(struct rd *r, struct skey *k, int with_size)
+{
+	if (with_size)
+		rd_u64(r, &k->size);
+	rd_i64(r, &k->mtime_sec);
+	rd_u32(r, &k->mtime_nsec);
+	rd_u64(r, &k->ino);
+	rd_i64(r, &k->ctime_sec);
+	return rd_u32(r, &k->ctime_nsec) || k->mtime_nsec >= 1000000000u ||
+	       k->ctime_nsec >= 1000000000u;
+}
+
+void hashed_encode(struct buf *b, uint32_t id, const struct hashed *h)
+{
+	buf_put_u32(b, id);
+	buf_put_u8(b, h->status);
+	buf_put_u8(b, (uint8_t)h->type);
+	buf_put_u32(b, h->mode);
+	buf_put(b, h->hash, HASH_LEN);
+	put_key(b, &h->key, 1);
+}
+
+int hashed_decode(const unsigned char *p, size_t n, uint32_t *id, struct hashed *h)
+{
+	struct rd r;
+	uint8_t type;
+
+	memset(h, 0, sizeof(*h));
+	rd_init(&r, p, n);
+	rd_u32(&r, id);
+	rd_u8(&r, &h->status);
+	rd_u8(&r, &type);
+	rd_u32(&r, &h->mode);
+	rd_bytes(&r, h->hash, HASH_LEN);
+	if (get_key(&r, &h->key, 1) || rd_end(&r) || h->status > HASH_STATUS_UNREADABLE ||
+	    h->mode > 07777 || (type && !strchr("fdls", type)) ||
+	    (type == 0) != (h->status == HASH_STATUS_MISSING))
+		return -1;
+	h->type = (char)type;
+	return 0;
+}
+
+#define SKEY_LEN 20
+
+void sentry_encode(struct buf *b, const struct entry *e, const struct skey *k)
+{
+	entry_encode(b, e, 0);
+	put_key(b, k, 0);
+	(void)SKEY_LEN;
+}
+
+int sentry_decode(const unsigned char *p, size_t n, struct entry *e, struct skey *k,
+		  char *why, size_t whylen)
+{
+	const size_t klen = 8 + 4 + 8 + 8 + 4;
+	struct rd r;
+
+	memset(k, 0, sizeof(*k));
+	if (n < klen)
+		return snprintf(why, whylen, "SENTRY too short"), -1;
+	if (entry_decode(p, n - klen, e, 0, why, whylen))
+		return -1;
+	rd_init(&r, p + n - klen, klen);
+	if (get_key(&r, k, 0) || rd_end(&r)) {
+		entry_release(e);
+		return snprintf(why, whylen, "SENTRY key malformed"), -1;
+	}
+	k->size = e->size;
+	return 0;
+}
+
+/* ---- the server's loop --------------------------------------------------- */
+
+struct peer {
+	struct chan *c;
+	int root_fd;
+	const char *root_name;
+	uint32_t flags;
+	const struct exclude *ex;
+	struct beneath bn;
+	int code;
+};
+
+static int peer_fail(struct peer *p, const char *what)
+{
+	p->code = EXIT_PROTOCOL;
+	return error("protocol error from the client: %s", what);
+}
+
+static void send_listing(struct peer *p)
+{
+	struct scan *sc = scan_open(p->root_fd, p->ex, 0);
+	struct buf b = BUF_INIT;
+	struct entry e;
+	struct stat st, root;
+	uint64_t count = 0;
+
+	while (scan_next(sc, &e, &st)) {
+		struct skey k;
+
+		if (e.type != 'd' && is_tmp(path_base(e.path))) {
+			if (!(p->flags & OPT_DRY_RUN) &&
+			    unlinkat(scan_dirfd(sc), path_base(e.path), 0) < 0 && errno != ENOENT)
+				warning("cannot remove leftover %s: %s", e.path, strerror(errno));
+			continue;
+		}
+		key_from_stat(&k, &st);
+		buf_reset(&b);
+		sentry_encode(&b, &e, &k);
+		chan_send(p->c, F_SENTRY, b.data, b.len);
+		count++;
+		if (chan_pending(p->c) > (1u << 20))
+			chan_flush(p->c, 1);
+	}
+	if (scan_errors(sc))
+		p->code = exit_worse(p->code, EXIT_PARTIAL);
+	scan_close(sc);
+	if (fstat(p->root_fd, &root) < 0)
+		memset(&root, 0, sizeof(root));
+	buf_reset(&b);
+	buf_put_u64(&b, count);
+	buf_put_u32(&b, root.st_mode & 07777);
+	buf_put_u32(&b, root.st_uid);
+	buf_put_u32(&b, root.st_gid);
+	buf_put_i64(&b, root.st_mtim.tv_sec);
+	buf_put_u32(&b, (uint32_t)root.st_mtim.tv_nsec);
+	chan_send(p->c, F_END_LIST, b.data, b.len);
+	buf_release(&b);
+}
+
+/* A path from the client: valid, and never below the top-level .shelter. */
+static int wire_path(struct rd *r, char **out, char *why, size_t whylen)
+{
+	const unsigned char *s;
+	size_t n;
+
+	if (rd_str(r, &s, &n, 1, MAX_PATH_LEN))
+		return snprintf(why, whylen, "malformed path"), -1;
+	if (path_valid((const char *)s, n, why, whylen))
+		return -1;
+	if (n >= 8 && !memcmp(s, ".shelter", 8) && (n == 8 || s[8] == '/'))
+		return snprintf(why, whylen, "path %.*s is below .shelter", (int)n, s), -1;
+	*out = xstrndup((const char *)s, n);
+	return 0;
+}
+
+static int on_hashreq(struct peer *p, const unsigned char *d, size_t n, uint32_t *next)
+{
+	char why[WHYLEN];
+	struct hashed h;
+	struct buf b = BUF_INIT;
+	struct rd r;
+	uint32_t id;
+	uint8_t what;
+	char *path;
+
+	rd_init(&r, d, n);
+	if (rd_u32(&r, &id) || rd_u8(&r, &what) || what > 1)
+		return peer_fail(p, "malformed HASHREQ");
+	if (wire_path(&r, &path, why, sizeof(why)))
+		return peer_fail(p, why);
+	if (rd_end(&r) || id != *next) {
+		free(path);
+		return peer_fail(p, "malformed or out-of-order HASHREQ");
+	}
+	(*next)++;
+	side_hash(&p->bn, path, what == 1, &h);
+	free(path);
+	hashed_encode(&b, id, &h);
+	chan_send(p->c, F_HASH, b.data, b.len);
+	buf_release(&b);
+	if (chan_pending(p->c) > (256u << 10))
+		chan_flush(p->c, 1);
+	return 0;
+}
+
+static int on_renames(struct peer *p)
+{
+	char why[WHYLEN];
+	uint32_t next = 1;
+
+	for (;;) {
+		const unsigned char *d;
+		size_t n;
+		uint8_t t;
+		struct rd r;
+		uint32_t id;
+		char *from = NULL, *to = NULL;
+		struct buf b = BUF_INIT;
+		int k, rc;
+
+		if (chan_recv(p->c, &t, &d, &n, 1) < 0)
+			return p->code = p->c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL, -1;
+		if (t == F_RENAME_END) {
+			if (n)
+				return peer_fail(p, "RENAME_END with a payload");
+			chan_send(p->c, F_RENAME_END, NULL, 0);
+			return 0;
+		}
+		if (t != F_RENAME) {
+			rc = role_common_frame(t, d, n, &k);
+			if (rc < 0)
+				return p->code = peer_code(k), -1;
+			if (rc == 0)
+				return peer_fail(p, "unexpected frame among RENAMEs");
+			continue;
+		}
+		rd_init(&r, d, n);
+		if (rd_u32(&r, &id) || id != next++)
+			return peer_fail(p, "malformed or out-of-order RENAME");
+		if (wire_path(&r, &from, why, sizeof(why)) || wire_path(&r, &to, why, sizeof(why)) ||
+		    rd_end(&r)) {
+			free(from);
+			free(to);
+			return peer_fail(p, why[0] ? why : "malformed RENAME");
+		}
+		rc = (p->flags & OPT_DRY_RUN) ? 0 : side_rename(&p->bn, from, to, why, sizeof(why));
+		beneath_forget(&p->bn);
+		buf_put_u32(&b, id);
+		buf_put_u8(&b, rc ? 1 : 0);
+		buf_put_str(&b, rc ? why : "", rc ? strlen(why) : 0);
+		chan_send(p->c, F_RENAMED, b.data, b.len);
+		buf_release(&b);
+		free(from);
+		free(to);
+	}
+}
+
+/* PLANENT... PLAN_END into PL. */
+static int read_plan(struct peer *p, struct plan *pl)
+{
+	char why[WHYLEN];
+
+	for (;;) {
+		const unsigned char *d;
+		size_t n;
+		uint8_t t, op, type;
+		struct rd r;
+		char *path;
+		int k, rc;
+
+		if (chan_recv(p->c, &t, &d, &n, 1) < 0)
+			return p->code = p->c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL, -1;
+		rd_init(&r, d, n);
+		if (t == F_PLAN_END) {
+			uint64_t count;
+
+			if (rd_u64(&r, &count) || rd_end(&r) || count != pl->n)
+				return peer_fail(p, "PLAN_END does not count the PLANENTs");
+			return 0;
+		}
+		if (t != F_PLANENT) {
+			rc = role_common_frame(t, d, n, &k);
+			if (rc < 0)
+				return p->code = peer_code(k), -1;
+			if (rc == 0)
+				return peer_fail(p, "unexpected frame in the plan");
+			continue;
+		}
+		if (rd_u8(&r, &op) || rd_u8(&r, &type) || op < PLAN_CONTENT || op > PLAN_DELETE ||
+		    !type || !strchr("fdl", type))
+			return peer_fail(p, "malformed PLANENT");
+		if (wire_path(&r, &path, why, sizeof(why)))
+			return peer_fail(p, why);
+		if (rd_end(&r) || (pl->n && path_cmp(pl->v[pl->n - 1].path, path) >= 0) ||
+		    pl->n >= MAX_PLAN_ITEMS) {
+			free(path);
+			return peer_fail(p, "PLANENT out of order, malformed or too many");
+		}
+		plan_add(pl, path, op, (char)type);
+		free(path);
+	}
+}
+
+static int run_phase(struct peer *p, uint8_t what)
+{
+	struct role_args ra;
+	struct stats stats;
+	struct plan pl = { 0 };
+	int code;
+
+	memset(&ra, 0, sizeof(ra));
+	ra.c = p->c;
+	ra.root_fd = p->root_fd;
+	ra.root_name = p->root_name;
+	ra.flags = p->flags & ~(uint32_t)OPT_CHECKSUM;
+	ra.ex = p->ex;
+	if (what == 1)
+		return on_renames(p);
+	if (what == 2) {
+		ra.sync = 1;
+		code = receiver_run(&ra, &stats);
+	} else {
+		if (read_plan(p, &pl)) {
+			plan_release(&pl);
+			return -1;
+		}
+		ra.plan = &pl;
+		code = sender_run(&ra, &stats);
+		plan_release(&pl);
+	}
+	p->code = exit_worse(p->code, code);
+	return code == EXIT_CONNECTION || code == EXIT_PROTOCOL || code == EXIT_TIMEOUT ||
+	       code == EXIT_SIGNAL ? -1 : 0;
+}
+
+int syncpeer_serve(struct chan *c, int root_fd, const char *root_name, uint32_t flags,
+		   const struct exclude *ex)
+{
+	struct peer p;
+	uint32_t next = 1;
+
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	p.root_fd = root_fd;
+	p.root_name = root_name;
+	p.flags = flags;
+	p.ex = ex;
+	beneath_init(&p.bn, root_fd);
+	send_listing(&p);
+	for (;;) {
+		const unsigned char *d;
+		size_t n;
+		uint8_t t;
+		int k, rc;
+
+		chan_flush(c, 0);
+		if (chan_recv(c, &t, &d, &n, 1) < 0) {
+			p.code = exit_worse(p.code, c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL);
+			break;
+		}
+		if (t == F_HASHREQ) {
+			if (on_hashreq(&p, d, n, &next))
+				break;
+		} else if (t == F_HASH_END) {
+			chan_send(c, F_HASH_END, NULL, 0);
+		} else if (t == F_PHASE) {
+			struct buf b = BUF_INIT;
+
+			if (n != 1 || d[0] > 3) {
+				peer_fail(&p, "malformed PHASE");
+				break;
+			}
+			if (d[0] == 0) {
+				done_encode(&b, (uint8_t)p.code, &(struct stats){ 0 });
+				chan_send(c, F_DONE, b.data, b.len);
+				buf_release(&b);
+				break;
+			}
+			beneath_forget(&p.bn);
+			if (run_phase(&p, d[0]))
+				break;
+			beneath_forget(&p.bn);
+		} else {
+			rc = role_common_frame(t, d, n, &k);
+			if (rc < 0) {
+				p.code = exit_worse(p.code, peer_code(k));
+				break;
+			}
+			if (rc == 0) {
+				peer_fail(&p, "unexpected frame in a sync session");
+				break;
+			}
+		}
+	}
+	chan_flush(c, 1);
+	beneath_release(&p.bn);
+	return p.code;
+}
