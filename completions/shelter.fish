@@ -8,6 +8,8 @@ complete -c shelter -f
 
 # Before the subcommand.
 complete -c shelter -n __fish_use_subcommand -a backup -d 'One-way pass: DEST mirrors SRC, history kept in DEST'
+complete -c shelter -n __fish_use_subcommand -a sync -d 'Two-way pass: changes on either side go to the other, conflicts kept'
+complete -c shelter -n __fish_use_subcommand -a conflicts -d 'List the conflict copies under a local ROOT'
 complete -c shelter -n __fish_use_subcommand -s h -l help -d 'Print help and exit'
 complete -c shelter -n __fish_use_subcommand -s V -l version -d 'Print version (and librsync/xxhash versions) and exit'
 complete -c shelter -n __fish_use_subcommand -l server -d 'The other end of a pass (protocol on stdin/stdout)'
@@ -15,7 +17,9 @@ complete -c shelter -n __fish_use_subcommand -l restrict -x -a '(__fish_complete
 complete -c shelter -n __fish_use_subcommand -l read-only -d 'Server: refuse to be a DEST, serve pulls only'
 
 # shelter backup [OPTIONS] SRC DEST
-set -l backup '__fish_seen_subcommand_from backup'
+set -l backup '__fish_seen_subcommand_from backup sync'
+set -l sync '__fish_seen_subcommand_from sync'
+set -l conflicts '__fish_seen_subcommand_from conflicts'
 complete -c shelter -n $backup -s n -l dry-run -d 'Show what would change, change nothing'
 complete -c shelter -n $backup -s c -l checksum -d 'Compare files by XXH3-128 hash instead of size+mtime'
 complete -c shelter -n $backup -s i -l itemize-changes -d 'One line per change, rsync-style codes'
@@ -30,6 +34,16 @@ complete -c shelter -n $backup -s e -l rsh -x -a '(__fish_complete_command)' -d 
 complete -c shelter -n $backup -l remote-cmd -r -F -d 'The shelter binary on the remote side'
 complete -c shelter -n $backup -l timeout -x -a '0 60 600 3600' -d 'Give up when no data moves for SECONDS (default 600, 0 = never)'
 complete -c shelter -n $backup -s h -l help -d 'Print help and exit'
+# shelter sync [OPTIONS] ROOT1 ROOT2: the options above, and these.
+complete -c shelter -n $sync -l state -r -F -d 'The pair\'s state file (default under $XDG_STATE_HOME/shelter/)'
+complete -c shelter -n $sync -l resync -d 'Forget the state: a first pass, which deletes nothing'
+complete -c shelter -n $sync -l prefer -x -a 'newer older ROOT1 ROOT2' -d 'Settle conflicts instead of keeping both'
+complete -c shelter -n $sync -l max-delete -x -a '10 50 100' -d 'Stop before deleting more than PERCENT of a side\'s files'
+complete -c shelter -n $sync -l lock-wait -x -a '0 60 600' -d 'Wait SECONDS for another sync of the same pair'
+# shelter conflicts ROOT
+complete -c shelter -n $conflicts -l exclude -x -d 'Leave out paths matching PATTERN'
+complete -c shelter -n $conflicts -l exclude-from -r -F -d 'Read exclude patterns from FILE'
+complete -c shelter -n $conflicts -a '(__fish_complete_directories (commandline -ct))'
 # SRC and DEST: directories, while fewer than two are on the line.
 function __shelter_backup_wants_dir
     string match -q -- '-*' (commandline -ct); and return 1
@@ -45,7 +59,7 @@ function __shelter_backup_wants_dir
         else if test "$tok" = --
             set dashdash 1
         else if not string match -q -- '-*' $tok
-            and not contains -- $prev --exclude --exclude-from -e --rsh --remote-cmd --timeout
+            and not contains -- $prev --exclude --exclude-from -e --rsh --remote-cmd --timeout --state --prefer --max-delete --lock-wait
             set n (math $n + 1)
         end
         set prev $tok

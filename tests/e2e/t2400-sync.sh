@@ -348,4 +348,16 @@ t 'the default state file lives under $XDG_STATE_HOME/shelter' '
 	[ ! -e a/f ]
 '
 
+t 'bash and fish complete the sync command and its options' '
+	bc() { bash -c ". \"\$1\"; shift; COMP_WORDS=(\"\$@\"); COMP_CWORD=\$((\$# - 1)); _shelter
+		printf \"%s\n\" \"\${COMPREPLY[@]}\"" x "$TOP_SRCDIR/completions/shelter" "$@"; }
+	expect_eq sync "$(bc shelter sy)"
+	expect_eq "$(printf "newer\nolder\nROOT1\nROOT2")" "$(bc shelter sync --prefer "")"
+	expect_eq "--max-delete" "$(bc shelter sync --max-d)"
+	expect_eq "" "$(bc shelter backup --max-d)"
+	if command -v fish >/dev/null; then
+		expect_eq "--lock-wait" "$(fish -c "source $TOP_SRCDIR/completions/shelter.fish; complete -C \"shelter sync --lock-w\"" | cut -f1)"
+	fi
+'
+
 done_testing
