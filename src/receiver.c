@@ -31,6 +31,7 @@
 #include "log.h"
 #include "opts.h"
 #include "path.h"
+#include "plan.h"
 #include "proto.h"
 #include "report.h"
 #include "role.h"
@@ -133,6 +134,7 @@ struct receiver {
 	unsigned nready;
 	uint64_t ready_bytes;
 	uint64_t planned;	/* content bytes requested in this pass */
+	size_t plan_at;		/* sync mode: the next item of the plan we asked for */
 };
 
 static int fatal(struct receiver *r, int code, const char *fmt, ...)
@@ -582,6 +584,41 @@ static void both(struct receiver *r, const struct entry *s)
 	}
 }
 
+/*
+ * Sync mode, when this side sent the plan: an entry must be the next item
+ * of it (the sender may skip items that vanished) with the same op, or a
+ * directory above the item that follows. Anything else is the peer
+ * reaching for a path nobody decided to change.
+ */
+static int in_plan(struct receiver *r, const struct entry *s)
+{
+	const struct plan *pl = r->a->plan;
+	uint8_t op = s->flags & ENTRY_DELETE ? PLAN_DELETE : s->flags & ENTRY_META ? PLAN_META
+										    : PLAN_CONTENT;
+	size_t lo = r->plan_at, hi = pl->n;
+
+	if (s->flags & ENTRY_CONTEXT) {
+		/* The first item after it in listing order must be below it. */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (path_cmp(pl->v[mid].path, s->path) <= 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return lo < pl->n && path_is_within(s->path, pl->v[lo].path);
+	}
+	while (r->plan_at < pl->n && path_cmp(pl->v[r->plan_at].path, s->path) < 0)
+		r->plan_at++;
+	if (r->plan_at == pl->n || strcmp(pl->v[r->plan_at].path, s->path) ||
+	    pl->v[r->plan_at].op != op ||
+	    (op == PLAN_DELETE && pl->v[r->plan_at].type != s->type))
+		return 0;
+	r->plan_at++;
+	return 1;
+}
+
 /* Sync mode: apply one planned entry to what DEST holds now (doc/sync.md). */
 static void sync_entry(struct receiver *r, const struct entry *s)
 {
@@ -703,6 +740,12 @@ static int on_entry(struct receiver *r, const unsigned char *p, size_t n)
 		r->st.links++;
 	}
 	if (r->a->sync) {
+		if (r->a->plan && !in_plan(r, &s)) {
+			fatal(r, EXIT_PROTOCOL, "protocol error from the sender: listing entry %s (flags "
+			      "0x%x) is not in the plan this side sent", s.path, s.flags);
+			entry_release(&s);
+			return -1;
+		}
 		sync_entry(r, &s);
 		entry_release(&s);
 		return 0;

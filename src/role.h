@@ -20,7 +20,8 @@ struct role_args {
 	uint32_t flags;		/* OPT_* */
 	const struct exclude *ex;
 	int in_client;		/* this role runs in the process the user started */
-	const struct plan *plan;	/* sync mode: the sender lists only this */
+	const struct plan *plan;	/* sync mode: the sender lists only this; a
+					 * receiver accepts only this */
 	int sync;		/* sync mode (doc/sync.md): receiver applies a plan */
 };
 

@@ -862,6 +862,7 @@ static int transfer(struct sync *y, int i, struct plan *pl)
 		buf_put_u64(&b, pl->n);
 		chan_send(c, F_PLAN_END, b.data, b.len);
 		ra.sync = 1;
+		ra.plan = pl;	/* what the sender may list */
 		code = receiver_run(&ra, &st);
 	}
 	buf_release(&b);
