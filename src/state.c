@@ -132,15 +132,71 @@ static int read_all(int fd, struct buf *b)
 	}
 }
 
+int state_parse(const unsigned char *p, size_t n, const char *root1, const char *root2,
+		struct state *st, char *why, size_t whylen)
+{
+	unsigned char sum[HASH_LEN];
+	struct rd r;
+	uint32_t version = 0;
+	uint64_t count, i;
+
+	memset(st, 0, sizeof(*st));
+	if (n < 8 + HASH_LEN || memcmp(p, STATE_MAGIC, 8))
+		return snprintf(why, whylen, "not a shelter sync state file"), -1;
+	hash_bytes(p, n - HASH_LEN, sum);
+	if (memcmp(sum, p + n - HASH_LEN, HASH_LEN))
+		return snprintf(why, whylen, "its checksum does not match (truncated or damaged)"), -1;
+	rd_init(&r, p + 8, n - 8 - HASH_LEN);
+	if (rd_u32(&r, &version) || version != STATE_VERSION)
+		return snprintf(why, whylen, "format version %u, this shelter reads %u", version,
+				STATE_VERSION), -1;
+	if (rd_cstr(&r, &st->root[0], 1, MAX_ROOT_LEN) || rd_cstr(&r, &st->root[1], 1, MAX_ROOT_LEN) ||
+	    rd_i64(&r, &st->scan_start) || rd_u64(&r, &count)) {
+		snprintf(why, whylen, "its header is malformed");
+		goto bad;
+	}
+	if (strcmp(st->root[0], root1) || strcmp(st->root[1], root2)) {
+		snprintf(why, whylen, "it belongs to the pair %s and %s", st->root[0], st->root[1]);
+		goto bad;
+	}
+	/* A record is at least 100 bytes: a count the file cannot hold is refused first. */
+	if (count > r.left / 100) {
+		snprintf(why, whylen, "it claims %llu records in %zu bytes", (unsigned long long)count,
+			 r.left);
+		goto bad;
+	}
+	for (i = 0; i < count; i++) {
+		struct srec rec;
+
+		if (get_rec(&r, &rec, why, whylen))
+			goto bad;
+		if (st->n && path_cmp(st->v[st->n - 1].path, rec.path) >= 0) {
+			snprintf(why, whylen, "record %s is out of order", rec.path);
+			free(rec.path);
+			free(rec.target);
+			goto bad;
+		}
+		if (st->n == st->cap) {
+			st->cap = st->cap ? st->cap * 2 : 256;
+			st->v = xrealloc(st->v, st->cap * sizeof(*st->v));
+		}
+		st->v[st->n++] = rec;
+	}
+	if (rd_end(&r)) {
+		snprintf(why, whylen, "trailing bytes after the records");
+		goto bad;
+	}
+	return 0;
+bad:
+	state_release(st);
+	return -1;
+}
+
 int state_load(const char *file, const char *root1, const char *root2, struct state *st)
 {
 	char why[512] = "";
-	unsigned char sum[HASH_LEN];
 	struct buf b = BUF_INIT;
-	struct rd r;
-	uint32_t version;
-	uint64_t count, i;
-	int fd, ret = -1;
+	int fd, ret;
 
 	memset(st, 0, sizeof(*st));
 	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -154,64 +210,9 @@ int state_load(const char *file, const char *root1, const char *root2, struct st
 		return -1;
 	}
 	close(fd);
-	if (b.len < 8 + HASH_LEN || memcmp(b.data, STATE_MAGIC, 8)) {
-		snprintf(why, sizeof(why), "not a shelter sync state file");
-		goto bad;
-	}
-	hash_bytes(b.data, b.len - HASH_LEN, sum);
-	if (memcmp(sum, b.data + b.len - HASH_LEN, HASH_LEN)) {
-		snprintf(why, sizeof(why), "its checksum does not match (truncated or damaged)");
-		goto bad;
-	}
-	rd_init(&r, b.data + 8, b.len - 8 - HASH_LEN);
-	if (rd_u32(&r, &version) || version != STATE_VERSION) {
-		snprintf(why, sizeof(why), "format version %u, this shelter reads %u", version,
-			 STATE_VERSION);
-		goto bad;
-	}
-	if (rd_cstr(&r, &st->root[0], 1, MAX_ROOT_LEN) || rd_cstr(&r, &st->root[1], 1, MAX_ROOT_LEN) ||
-	    rd_i64(&r, &st->scan_start) || rd_u64(&r, &count)) {
-		snprintf(why, sizeof(why), "its header is malformed");
-		goto bad;
-	}
-	if (strcmp(st->root[0], root1) || strcmp(st->root[1], root2)) {
-		snprintf(why, sizeof(why), "it belongs to the pair %s and %s", st->root[0],
-			 st->root[1]);
-		goto bad;
-	}
-	/* A record is at least 100 bytes: a count the file cannot hold is refused first. */
-	if (count > r.left / 100) {
-		snprintf(why, sizeof(why), "it claims %llu records in %zu bytes",
-			 (unsigned long long)count, r.left);
-		goto bad;
-	}
-	for (i = 0; i < count; i++) {
-		struct srec rec;
-
-		if (get_rec(&r, &rec, why, sizeof(why)))
-			goto bad;
-		if (st->n && path_cmp(st->v[st->n - 1].path, rec.path) >= 0) {
-			snprintf(why, sizeof(why), "record %s is out of order", rec.path);
-			free(rec.path);
-			free(rec.target);
-			goto bad;
-		}
-		if (st->n == st->cap) {
-			st->cap = st->cap ? st->cap * 2 : 256;
-			st->v = xrealloc(st->v, st->cap * sizeof(*st->v));
-		}
-		st->v[st->n++] = rec;
-	}
-	if (rd_end(&r)) {
-		snprintf(why, sizeof(why), "trailing bytes after the records");
-		goto bad;
-	}
-	ret = 0;
-	goto out;
-bad:
-	error("state file %s: %s%s", file, why, FIX);
-	state_release(st);
-out:
+	ret = state_parse(b.data, b.len, root1, root2, st, why, sizeof(why));
+	if (ret)
+		error("state file %s: %s%s", file, why, FIX);
 	buf_release(&b);
 	return ret;
 }
@@ -249,37 +250,44 @@ static int make_parents(const char *file)
 	return ret;
 }
 
-int state_save(const char *file, const struct state *st)
+void state_encode(struct buf *b, const struct state *st)
 {
 	unsigned char sum[HASH_LEN];
-	struct buf b = BUF_INIT;
-	char *tmp, *dir, *slash;
-	size_t i, tl = strlen(file) + 16;
-	int fd, dfd, ret = -1;
+	size_t i;
 
-	buf_put(&b, STATE_MAGIC, 8);
-	buf_put_u32(&b, STATE_VERSION);
-	buf_put_str(&b, st->root[0], strlen(st->root[0]));
-	buf_put_str(&b, st->root[1], strlen(st->root[1]));
-	buf_put_i64(&b, st->scan_start);
-	buf_put_u64(&b, st->n);
+	buf_put(b, STATE_MAGIC, 8);
+	buf_put_u32(b, STATE_VERSION);
+	buf_put_str(b, st->root[0], strlen(st->root[0]));
+	buf_put_str(b, st->root[1], strlen(st->root[1]));
+	buf_put_i64(b, st->scan_start);
+	buf_put_u64(b, st->n);
 	for (i = 0; i < st->n; i++) {
 		const struct srec *s = &st->v[i];
 
-		buf_put_str(&b, s->path, strlen(s->path));
-		buf_put_u8(&b, (uint8_t)s->type);
-		buf_put_u32(&b, s->mode);
-		buf_put_u64(&b, s->type == 'f' ? s->size : 0);
-		buf_put_i64(&b, s->mtime_sec);
-		buf_put_u32(&b, s->mtime_nsec);
-		buf_put(&b, s->hash, HASH_LEN);
+		buf_put_str(b, s->path, strlen(s->path));
+		buf_put_u8(b, (uint8_t)s->type);
+		buf_put_u32(b, s->mode);
+		buf_put_u64(b, s->type == 'f' ? s->size : 0);
+		buf_put_i64(b, s->mtime_sec);
+		buf_put_u32(b, s->mtime_nsec);
+		buf_put(b, s->hash, HASH_LEN);
 		if (s->type == 'l')
-			buf_put_str(&b, s->target, strlen(s->target));
-		put_key(&b, &s->side[0]);
-		put_key(&b, &s->side[1]);
+			buf_put_str(b, s->target, strlen(s->target));
+		put_key(b, &s->side[0]);
+		put_key(b, &s->side[1]);
 	}
-	hash_bytes(b.data, b.len, sum);
-	buf_put(&b, sum, HASH_LEN);
+	hash_bytes(b->data, b->len, sum);
+	buf_put(b, sum, HASH_LEN);
+}
+
+int state_save(const char *file, const struct state *st)
+{
+	struct buf b = BUF_INIT;
+	char *tmp, *dir, *slash;
+	size_t tl = strlen(file) + 16;
+	int fd, dfd, ret = -1;
+
+	state_encode(&b, st);
 
 	tmp = xmalloc(tl);
 	snprintf(tmp, tl, "%s.tmp", file);

@@ -47,6 +47,14 @@ struct state {
  */
 int state_load(const char *file, const char *root1, const char *root2, struct state *st);
 
+/* The same checks on the N bytes at P; 0, or -1 with the reason in WHY. */
+int state_parse(const unsigned char *p, size_t n, const char *root1, const char *root2,
+		struct state *st, char *why, size_t whylen);
+
+/* The file's bytes for *ST. */
+struct buf;
+void state_encode(struct buf *b, const struct state *st);
+
 /* Write *ST to FILE atomically (temporary file, fsync, rename, fsync of the directory). */
 int state_save(const char *file, const struct state *st);
 

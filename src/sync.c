@@ -101,7 +101,7 @@ int is_conflict_name(const char *name)
 }
 
 /* PATH's conflict copy name: NAME.conflict-HOST-YYYYMMDD-HHMMSS.EXT */
-static char *conflict_name(const char *path, const char *host, const struct timespec *t)
+char *conflict_name(const char *path, const char *host, const struct timespec *t)
 {
 	const char *base = path_base(path), *dot = strrchr(base, '.');
 	char stamp[32], *out;

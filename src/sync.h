@@ -16,4 +16,11 @@ int client_conflicts(const struct opts *o, const char *root);
 /* 1 if NAME (one path component) is a conflict copy's name. */
 int is_conflict_name(const char *name);
 
+/*
+ * PATH's conflict copy name for HOST at T (doc/sync.md), or NULL when it
+ * would be too long for a name or a path.
+ */
+struct timespec;
+char *conflict_name(const char *path, const char *host, const struct timespec *t);
+
 #endif
