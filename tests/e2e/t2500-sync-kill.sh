@@ -225,6 +225,18 @@ def edit(a, b, seed):
     os.unlink(b + '/d08/f00')
     wfile(b + '/d08/f01', b'edited on side 2, deleted on side 1\n', nt())
     os.unlink(a + '/d08/f01')
+    # a change of content that keeps the size and the mtime (only the inode's
+    # ctime tells): on side 1 in d10, on side 2 in d11
+    for side, d in ((a, 10), (b, 11)):
+        for k in range(25):
+            p = '%s/d%02d/f%02d' % (side, d, k)
+            st = os.stat(p)
+            if st.st_size >= 100:
+                with open(p, 'r+b') as f:
+                    f.seek(st.st_size // 2)
+                    f.write(rnd.randbytes(8))
+                os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+                break
     # modes, a symlink
     os.chmod(a + '/d09/f00', 0o600)
     os.chmod(b + '/d09/f01', 0o755)
@@ -376,6 +388,9 @@ def remote_servers():
             continue
         pid = int(d)
         try:
+            with open('/proc/%d/comm' % pid, 'rb') as f:
+                if f.read().strip() != b'shelter':
+                    continue
             with open('/proc/%d/cmdline' % pid, 'rb') as f:
                 argv = f.read().split(b'\0')
         except OSError:
