@@ -632,6 +632,38 @@ t 'an uninterrupted first pass: the union, exit 7 for c.txt only' '
 DUR_FIRST_US=$(cat "$W/dur_first_us" 2>/dev/null || echo 1000000)
 echo "# uninterrupted first pass: $(fmt_s "$DUR_FIRST_US")s; $KILL_POINTS_FIRST kill points"
 
+# KNOWN BUG (reported; this test asserts the documented behaviour, doc/sync.md
+# "Lock": held until the process ends, so a kill -9 frees it): the forked
+# server inherits the client's open lock (flock(2) locks belong to the open
+# file, which fork shares), so after a kill -9 of the client the pair stays
+# locked until the orphaned server notices and ends; a server busy hashing a
+# large file keeps the next pass out (exit 8) all that time. The server is
+# stopped here to make that moment last.
+if [ "$E2E_MODE" = local ]; then
+t 'a kill -9 of the client frees the pair at once, even while its server still runs' '
+	restore_edited
+	"$SHELTER" sync --state "$W/state" --max-delete 100 "$W/a" "$W/b" >/dev/null 2>&1 &
+	c=$! s=
+	for i in $(seq 1000); do
+		s=$(cat /proc/$c/task/*/children 2>/dev/null | head -1)
+		s=${s%% *}
+		[ -n "$s" ] && break
+		sleep 0.002
+	done
+	[ -n "$s" ] || { kill -9 $c; echo "no server found"; false; }
+	kill -STOP "$s"
+	kill -9 "$c"
+	wait "$c" || :
+	rc=0
+	(cd "$W" && "$SHELTER" sync --state "$W/state" --max-delete 100 "$W/a" "$W/b") \
+		>"$W/rerun.out" 2>"$W/rerun.err" || rc=$?
+	kill -CONT "$s"
+	for i in $(seq 600); do [ -e /proc/$s ] || break; sleep 0.05; done
+	[ "$rc" != 8 ] || { cat "$W/rerun.err"; echo "the killed client'\''s server still holds the pair'\''s lock"; false; }
+	[ "$rc" = 0 ] || [ "$rc" = 7 ]
+'
+fi
+
 # ---- the campaign ------------------------------------------------------------
 i=0
 for at in $(python3 "$PY" killpoints "$((KILL_SEED + 1))" "$DUR_FIRST_US" "$KILL_POINTS_FIRST"); do

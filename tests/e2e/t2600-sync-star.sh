@@ -127,13 +127,13 @@ def edit(w, rnd_round, seed):
         return '%s/n%d_%d%s' % (rnd.choice(DIRS), m['round'], m['serial'],
                                 rnd.choice(['', '.txt', '.c']))
 
-    def op(r, kind, p):
+    def op(r, kind, p, sizes=(0, 30, 700, 4000)):
         """Do edit KIND to P on replica R; record what it leaves there."""
         root = w + '/' + r
         full = root + '/' + p
         v = None
         if kind in ('modify', 'create'):
-            data = rnd.randbytes(rnd.choice([0, 30, 700, 4000])) if kind == 'create' \
+            data = rnd.randbytes(rnd.choice(sizes)) if kind == 'create' \
                 else rnd.randbytes(rnd.choice([31, 700, 4000]))
             mode = m['cur'][p][1] if p in m['cur'] else rnd.choice(MODES)
             mt = nt()
@@ -168,11 +168,12 @@ def edit(w, rnd_round, seed):
         r1, r2 = rnd.sample(REPLICAS, 2)
         op(r1, kinds[0], p)
         op(r2, kinds[1], p)
-    # created on two replicas with different content
+    # created on two replicas with different content (never empty: the same
+    # content made twice is the test after the rounds)
     p = fresh()
     r1, r2 = rnd.sample(REPLICAS, 2)
-    op(r1, 'create', p)
-    op(r2, 'create', p)
+    op(r1, 'create', p, (30, 700, 4000))
+    op(r2, 'create', p, (30, 700, 4000))
     # single edits on every replica
     for r in REPLICAS:
         for _ in range(rnd.randint(4, 8)):
@@ -347,6 +348,23 @@ t 'three replicas edit one file concurrently: two conflict copies, every version
 	expect_eq "from a
 from b" "$(cat h/f.conflict-*-????????-??????.txt | sort)"
 	expect_eq 2 "$(ls h | grep -c conflict)"
+'
+
+# KNOWN BUG (reported; this test asserts the correct behaviour): the same
+# content made on two replicas with different mtimes is adopted pair by pair,
+# side 1's mtime going to side 2, but an mtime that changed since the last
+# pass is not a change (doc/sync.md compares type, content and mode), so the
+# other pairs never carry it: a and b make n alike, a's pass gives h a's
+# mtime, b's pass gives h b's, and a keeps its own for good. A plain touch on
+# one side is never carried either.
+t 'the same new file made on two replicas at different times: all four end alike' '
+	mkdir a b c h
+	printf "the base\n" >a/base
+	for x in a b c; do sh_run 0 sync --state "$PWD/st-$x" $x h; done
+	printf "same\n" >a/n; touch -d @1600000000 a/n
+	printf "same\n" >b/n; touch -d @1600000100 b/n
+	for x in a b c a b c; do sh_run 0 sync --state "$PWD/st-$x" $x h; done
+	for x in a b c; do check_four_alike $x h; done
 '
 
 t 'a last pass of each pair has nothing to do' '
