@@ -9,7 +9,8 @@
 # pass that gets killed carries edits on both sides: modifications, creations
 # and deletions on each side, a directory deleted whole, a file modified on
 # one side and deleted on the other (both ways), the same new content on
-# both, mode and symlink changes, and exactly one genuine conflict (c.txt).
+# both, a same-size edit with the mtime put back (only the ctime tells), mode
+# and symlink changes, and exactly one genuine conflict (c.txt).
 # After the kill, one re-run must exit 0 or 7 (7 only for c.txt), and then:
 #   - both trees are alike (content, mode, file mtimes, not directory mtimes),
 #   - they equal the tree a three-way merge of the edits predicts (every
@@ -18,7 +19,9 @@
 #   - every edit's content is present under its name (or as the conflict copy),
 #   - there is exactly one conflict copy, and no .shelter-tmp-* file,
 #   - a third pass exits 0 and prints nothing with -v.
-# The first pass of a pair (no state yet) is killed too.
+# The first pass of a pair (no state yet) is killed too. And (local mode)
+# a kill -9 of the client must free the pair's lock at once, even while its
+# forked server still runs.
 #
 # Environment:
 #   KILL_POINTS        kill points in the edited pass (default 10; 4 in push/pull)
@@ -574,7 +577,7 @@ timed() {
 	echo "$us"
 }
 
-# killed WHO AT_US: the pass on W/a W/b, killed; then finish
+# killed WHO AT_US: the pass on W/a W/b, killed (see killrun); finish checks
 killed() {
 	python3 "$PY" killrun "$2" "$1" "$W/run.out" "$W/run.err" \
 		"$SHELTER" sync --state "$W/state" --max-delete 100 "$W/a" "$W/b" >>"$W/info" ||
