@@ -17,7 +17,10 @@
 #     each path are exactly the versions that lost, so an extra one is a
 #     false conflict and a missing one a lost edit;
 #   - the second sweep has nothing to resolve (exit 0, no conflict).
-# The expected versions are tracked in Python across the rounds.
+# The expected versions are tracked in Python across the rounds. Two fixed
+# cases follow the rounds: one file edited on all three replicas at once
+# (two conflict copies on the hub), and the same new file made on two
+# replicas at different times (all four must end alike, mtimes too).
 #
 # Environment:
 #   STAR_ROUNDS  rounds (default 5; 4 in push and pull mode)
