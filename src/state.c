@@ -1,7 +1,9 @@
 /*
- * state.c - reading, checking and writing the sync state file, and the
- * pair's lock. Everything read is distrusted like wire data: every length
- * is bounded, every path checked, the order enforced, the checksum first.
+ * state.c - reading, checking and writing the sync state file as streams
+ * (a pass never holds it whole), and the pair's lock. Everything read is
+ * distrusted like wire data: every length is bounded, every path checked,
+ * the order enforced, and the end mark and checksum verified before the
+ * pass changes anything.
  */
 #include "config.h"
 
@@ -24,34 +26,6 @@
 #define STATE_MAGIC "SHLTSYNC"
 #define STATE_VERSION 1u
 #define FIX " (move it away, or start over with --resync)"
-
-void state_add(struct state *st, const struct srec *r)
-{
-	struct srec *d;
-
-	if (st->n == st->cap) {
-		st->cap = st->cap ? st->cap * 2 : 256;
-		st->v = xrealloc(st->v, st->cap * sizeof(*st->v));
-	}
-	d = &st->v[st->n++];
-	*d = *r;
-	d->path = xstrdup(r->path);
-	d->target = r->target ? xstrdup(r->target) : NULL;
-}
-
-void state_release(struct state *st)
-{
-	size_t i;
-
-	for (i = 0; i < st->n; i++) {
-		free(st->v[i].path);
-		free(st->v[i].target);
-	}
-	free(st->v);
-	free(st->root[0]);
-	free(st->root[1]);
-	memset(st, 0, sizeof(*st));
-}
 
 static void put_key(struct buf *b, const struct skey *k)
 {
@@ -115,107 +89,243 @@ static int get_rec(struct rd *r, struct srec *s, char *why, size_t whylen)
 	return 0;
 }
 
-static int read_all(int fd, struct buf *b)
-{
-	for (;;) {
-		ssize_t n;
+/* ---- reading, as a stream ------------------------------------------------ */
 
-		buf_grow(b, 65536);
-		n = read(fd, b->data + b->len, b->cap - b->len);
-		if (n < 0 && errno == EINTR)
+/* The longest record: 'R', two strings at their bounds, the fixed fields. */
+#define REC_MAX (1 + 4 + MAX_PATH_LEN + 1 + 4 + 8 + 12 + HASH_LEN + 4 + MAX_TARGET_LEN + 2 * 40)
+#define RBUF (256u << 10)
+
+struct sreader {
+	int fd;			/* -1: reading memory */
+	char *file;		/* for messages, or NULL */
+	unsigned char *buf;
+	size_t len, off;	/* bytes in buf, bytes consumed */
+	int eof;
+	struct hasher *h;
+	uint64_t count;
+	int64_t scan_start;
+	int done;
+	struct srec rec;	/* the last record returned */
+	char why[512];
+};
+
+/* Make N bytes (or what is left) available; 0, or -1 on a read error. */
+static int fill(struct sreader *r, size_t n)
+{
+	if (r->fd < 0 || r->eof || r->len - r->off >= n)
+		return 0;
+	memmove(r->buf, r->buf + r->off, r->len - r->off);
+	r->len -= r->off;
+	r->off = 0;
+	while (!r->eof && r->len < n) {
+		ssize_t k = read(r->fd, r->buf + r->len, RBUF - r->len);
+
+		if (k < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (k < 0)
 			return -1;
-		if (n == 0)
-			return 0;
-		b->len += (size_t)n;
-	}
-}
-
-int state_parse(const unsigned char *p, size_t n, const char *root1, const char *root2,
-		struct state *st, char *why, size_t whylen)
-{
-	unsigned char sum[HASH_LEN];
-	struct rd r;
-	uint32_t version = 0;
-	uint64_t count, i;
-
-	memset(st, 0, sizeof(*st));
-	if (n < 8 + HASH_LEN || memcmp(p, STATE_MAGIC, 8))
-		return snprintf(why, whylen, "not a shelter sync state file"), -1;
-	hash_bytes(p, n - HASH_LEN, sum);
-	if (memcmp(sum, p + n - HASH_LEN, HASH_LEN))
-		return snprintf(why, whylen, "its checksum does not match (truncated or damaged)"), -1;
-	rd_init(&r, p + 8, n - 8 - HASH_LEN);
-	if (rd_u32(&r, &version) || version != STATE_VERSION)
-		return snprintf(why, whylen, "format version %u, this shelter reads %u", version,
-				STATE_VERSION), -1;
-	if (rd_cstr(&r, &st->root[0], 1, MAX_ROOT_LEN) || rd_cstr(&r, &st->root[1], 1, MAX_ROOT_LEN) ||
-	    rd_i64(&r, &st->scan_start) || rd_u64(&r, &count)) {
-		snprintf(why, whylen, "its header is malformed");
-		goto bad;
-	}
-	if (strcmp(st->root[0], root1) || strcmp(st->root[1], root2)) {
-		snprintf(why, whylen, "it belongs to the pair %s and %s", st->root[0], st->root[1]);
-		goto bad;
-	}
-	/* A record is at least 100 bytes: a count the file cannot hold is refused first. */
-	if (count > r.left / 100) {
-		snprintf(why, whylen, "it claims %llu records in %zu bytes", (unsigned long long)count,
-			 r.left);
-		goto bad;
-	}
-	for (i = 0; i < count; i++) {
-		struct srec rec;
-
-		if (get_rec(&r, &rec, why, whylen))
-			goto bad;
-		if (st->n && path_cmp(st->v[st->n - 1].path, rec.path) >= 0) {
-			snprintf(why, whylen, "record %s is out of order", rec.path);
-			free(rec.path);
-			free(rec.target);
-			goto bad;
-		}
-		if (st->n == st->cap) {
-			st->cap = st->cap ? st->cap * 2 : 256;
-			st->v = xrealloc(st->v, st->cap * sizeof(*st->v));
-		}
-		st->v[st->n++] = rec;
-	}
-	if (rd_end(&r)) {
-		snprintf(why, whylen, "trailing bytes after the records");
-		goto bad;
+		if (k == 0)
+			r->eof = 1;
+		r->len += (size_t)k;
 	}
 	return 0;
-bad:
-	state_release(st);
+}
+
+/* Consume N bytes into the checksum. */
+static void take(struct sreader *r, size_t n)
+{
+	hasher_update(r->h, r->buf + r->off, n);
+	r->off += n;
+}
+
+static int bad(struct sreader *r, const char *fmt, const char *arg)
+{
+	snprintf(r->why, sizeof(r->why), fmt, arg);
+	if (r->file)
+		error("state file %s: %s%s", r->file, r->why, FIX);
 	return -1;
 }
 
-int state_load(const char *file, const char *root1, const char *root2, struct state *st)
+static int read_header(struct sreader *r, const char *root1, const char *root2)
 {
-	char why[512] = "";
-	struct buf b = BUF_INIT;
-	int fd, ret;
+	struct rd rd;
+	uint32_t version = 0;
+	char *r1 = NULL, *r2 = NULL;
+	char v[32];
+	int ret;
 
-	memset(st, 0, sizeof(*st));
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT)
-		return 1;
-	if (fd < 0 || read_all(fd, &b)) {
-		error("state file %s: %s", file, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		buf_release(&b);
+	if (fill(r, 8 + 4 + 2 * (4 + MAX_ROOT_LEN) + 8) < 0)
+		return bad(r, "%s", strerror(errno));
+	if (r->len < 8 || memcmp(r->buf, STATE_MAGIC, 8))
+		return bad(r, "%s", "not a shelter sync state file");
+	rd_init(&rd, r->buf + 8, r->len - 8);
+	if (rd_u32(&rd, &version) || version != STATE_VERSION) {
+		snprintf(v, sizeof(v), "%u", version);
+		snprintf(r->why, sizeof(r->why), "format version %s, this shelter reads %u", v,
+			 STATE_VERSION);
+		if (r->file)
+			error("state file %s: %s%s", r->file, r->why, FIX);
 		return -1;
 	}
-	close(fd);
-	ret = state_parse(b.data, b.len, root1, root2, st, why, sizeof(why));
-	if (ret)
-		error("state file %s: %s%s", file, why, FIX);
-	buf_release(&b);
+	if (rd_cstr(&rd, &r1, 1, MAX_ROOT_LEN) || rd_cstr(&rd, &r2, 1, MAX_ROOT_LEN) ||
+	    rd_i64(&rd, &r->scan_start)) {
+		free(r1);
+		free(r2);
+		return bad(r, "%s", "its header is malformed (truncated or damaged)");
+	}
+	ret = 0;
+	if (strcmp(r1, root1) || strcmp(r2, root2)) {
+		snprintf(r->why, sizeof(r->why), "it belongs to the pair %.200s and %.200s", r1, r2);
+		if (r->file)
+			error("state file %s: %s%s", r->file, r->why, FIX);
+		ret = -1;
+	}
+	free(r1);
+	free(r2);
+	if (!ret)
+		take(r, r->len - rd.left);
 	return ret;
 }
+
+static struct sreader *reader_new(int fd, const char *file)
+{
+	struct sreader *r = xmalloc(sizeof(*r));
+
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->file = file ? xstrdup(file) : NULL;
+	r->h = hasher_new();
+	if (fd >= 0)
+		r->buf = xmalloc(RBUF);
+	return r;
+}
+
+int sreader_open(const char *file, const char *root1, const char *root2, struct sreader **out)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct sreader *r;
+
+	*out = NULL;
+	if (fd < 0 && errno == ENOENT)
+		return 1;
+	if (fd < 0)
+		return error("state file %s: %s", file, strerror(errno));
+	r = reader_new(fd, file);
+	if (read_header(r, root1, root2)) {
+		sreader_close(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+int sreader_mem(const unsigned char *p, size_t n, const char *root1, const char *root2,
+		struct sreader **out, char *why, size_t whylen)
+{
+	struct sreader *r = reader_new(-1, NULL);
+
+	r->buf = (unsigned char *)p;
+	r->len = n;
+	r->eof = 1;
+	*out = NULL;
+	if (read_header(r, root1, root2)) {
+		snprintf(why, whylen, "%s", r->why);
+		r->buf = NULL;
+		sreader_close(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+int64_t sreader_scan_start(const struct sreader *r)
+{
+	return r->scan_start;
+}
+
+const char *sreader_why(const struct sreader *r)
+{
+	return r->why;
+}
+
+uint64_t sreader_count(const struct sreader *r)
+{
+	return r->count;
+}
+
+int sreader_next(struct sreader *r, struct srec *rec)
+{
+	struct rd rd;
+	char why[512];
+	uint64_t count;
+	unsigned char sum[HASH_LEN];
+	char *prev = r->rec.path;
+
+	if (r->done)
+		return 0;
+	if (fill(r, REC_MAX) < 0)
+		return bad(r, "%s", strerror(errno));
+	if (r->off == r->len)
+		return bad(r, "%s", "it ends without its end mark (truncated)");
+	if (r->buf[r->off] == 'E') {
+		rd_init(&rd, r->buf + r->off + 1, r->len - r->off - 1);
+		if (rd_u64(&rd, &count) || rd.left != HASH_LEN)
+			return bad(r, "%s", "its end mark is malformed (truncated or damaged)");
+		take(r, 9);
+		hasher_final(r->h, sum);
+		if (memcmp(sum, r->buf + r->off, HASH_LEN))
+			return bad(r, "%s", "its checksum does not match (truncated or damaged)");
+		if (count != r->count)
+			return bad(r, "%s", "its end mark counts another number of records");
+		r->done = 1;
+		return 0;
+	}
+	if (r->buf[r->off] != 'R')
+		return bad(r, "%s", "it is damaged (a record does not start where one should)");
+	rd_init(&rd, r->buf + r->off + 1, r->len - r->off - 1);
+	r->rec.path = NULL;
+	free(r->rec.target);
+	r->rec.target = NULL;
+	if (get_rec(&rd, &r->rec, why, sizeof(why))) {
+		free(prev);
+		return bad(r, "%s", why);
+	}
+	if (prev && path_cmp(prev, r->rec.path) >= 0) {
+		free(prev);
+		return bad(r, "record %s is out of order", r->rec.path);
+	}
+	free(prev);
+	take(r, r->len - r->off - rd.left);
+	r->count++;
+	*rec = r->rec;
+	return 1;
+}
+
+void sreader_close(struct sreader *r)
+{
+	if (!r)
+		return;
+	if (r->fd >= 0) {
+		close(r->fd);
+		free(r->buf);
+	}
+	free(r->rec.path);
+	free(r->rec.target);
+	hasher_free(r->h);
+	free(r->file);
+	free(r);
+}
+
+/* ---- writing, as a stream ------------------------------------------------ */
+
+struct swriter {
+	int fd;			/* -1: into mem */
+	char *tmp;
+	struct buf out, *mem;
+	struct hasher *h;
+	uint64_t count;
+	int failed;
+};
 
 static int write_all(int fd, const void *p, size_t n)
 {
@@ -250,65 +360,136 @@ static int make_parents(const char *file)
 	return ret;
 }
 
-void state_encode(struct buf *b, const struct state *st)
+/* Hash and write what is buffered (all of it at the end, else in big pieces). */
+static void flush_out(struct swriter *w, int all)
 {
-	unsigned char sum[HASH_LEN];
-	size_t i;
-
-	buf_put(b, STATE_MAGIC, 8);
-	buf_put_u32(b, STATE_VERSION);
-	buf_put_str(b, st->root[0], strlen(st->root[0]));
-	buf_put_str(b, st->root[1], strlen(st->root[1]));
-	buf_put_i64(b, st->scan_start);
-	buf_put_u64(b, st->n);
-	for (i = 0; i < st->n; i++) {
-		const struct srec *s = &st->v[i];
-
-		buf_put_str(b, s->path, strlen(s->path));
-		buf_put_u8(b, (uint8_t)s->type);
-		buf_put_u32(b, s->mode);
-		buf_put_u64(b, s->type == 'f' ? s->size : 0);
-		buf_put_i64(b, s->mtime_sec);
-		buf_put_u32(b, s->mtime_nsec);
-		buf_put(b, s->hash, HASH_LEN);
-		if (s->type == 'l')
-			buf_put_str(b, s->target, strlen(s->target));
-		put_key(b, &s->side[0]);
-		put_key(b, &s->side[1]);
+	if (!all && w->out.len < RBUF)
+		return;
+	hasher_update(w->h, w->out.data, w->out.len);
+	if (w->mem)
+		buf_put(w->mem, w->out.data, w->out.len);
+	else if (!w->failed && write_all(w->fd, w->out.data, w->out.len)) {
+		error("cannot write the state file %s: %s", w->tmp, strerror(errno));
+		w->failed = 1;
 	}
-	hash_bytes(b->data, b->len, sum);
-	buf_put(b, sum, HASH_LEN);
+	buf_reset(&w->out);
 }
 
-int state_save(const char *file, const struct state *st)
+static struct swriter *writer_new(const char *root1, const char *root2, int64_t scan_start)
 {
-	struct buf b = BUF_INIT;
-	char *tmp, *dir, *slash;
-	size_t tl = strlen(file) + 16;
-	int fd, dfd, ret = -1;
+	struct swriter *w = xmalloc(sizeof(*w));
 
-	state_encode(&b, st);
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	w->h = hasher_new();
+	buf_put(&w->out, STATE_MAGIC, 8);
+	buf_put_u32(&w->out, STATE_VERSION);
+	buf_put_str(&w->out, root1, strlen(root1));
+	buf_put_str(&w->out, root2, strlen(root2));
+	buf_put_i64(&w->out, scan_start);
+	return w;
+}
 
-	tmp = xmalloc(tl);
-	snprintf(tmp, tl, "%s.tmp", file);
+struct swriter *swriter_open(const char *tmp, const char *root1, const char *root2,
+			     int64_t scan_start)
+{
+	struct swriter *w;
+	int fd;
+
+	if (make_parents(tmp) < 0) {
+		error("cannot create the directory of %s: %s", tmp, strerror(errno));
+		return NULL;
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		error("cannot write the state file %s: %s", tmp, strerror(errno));
-		goto out;
+		return NULL;
 	}
-	if (write_all(fd, b.data, b.len) || fsync(fd) < 0) {
-		error("cannot write the state file %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
+	w = writer_new(root1, root2, scan_start);
+	w->fd = fd;
+	w->tmp = xstrdup(tmp);
+	return w;
+}
+
+struct swriter *swriter_mem(struct buf *b, const char *root1, const char *root2,
+			    int64_t scan_start)
+{
+	struct swriter *w = writer_new(root1, root2, scan_start);
+
+	w->mem = b;
+	return w;
+}
+
+void swriter_put(struct swriter *w, const struct srec *s)
+{
+	struct buf *b = &w->out;
+
+	buf_put_u8(b, 'R');
+	buf_put_str(b, s->path, strlen(s->path));
+	buf_put_u8(b, (uint8_t)s->type);
+	buf_put_u32(b, s->mode);
+	buf_put_u64(b, s->type == 'f' ? s->size : 0);
+	buf_put_i64(b, s->mtime_sec);
+	buf_put_u32(b, s->mtime_nsec);
+	buf_put(b, s->hash, HASH_LEN);
+	if (s->type == 'l')
+		buf_put_str(b, s->target, strlen(s->target));
+	put_key(b, &s->side[0]);
+	put_key(b, &s->side[1]);
+	w->count++;
+	flush_out(w, 0);
+}
+
+static void writer_free(struct swriter *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	hasher_free(w->h);
+	buf_release(&w->out);
+	free(w->tmp);
+	free(w);
+}
+
+void swriter_abort(struct swriter *w)
+{
+	if (!w)
+		return;
+	if (w->tmp)
+		unlink(w->tmp);
+	writer_free(w);
+}
+
+int swriter_finish(struct swriter *w, const char *final)
+{
+	unsigned char sum[HASH_LEN];
+	char *dir, *slash;
+	int dfd, ret = -1;
+
+	buf_put_u8(&w->out, 'E');
+	buf_put_u64(&w->out, w->count);
+	flush_out(w, 1);
+	hasher_final(w->h, sum);
+	if (w->mem) {
+		buf_put(w->mem, sum, HASH_LEN);
+		writer_free(w);
+		return 0;
 	}
-	close(fd);
-	if (rename(tmp, file) < 0) {
-		error("cannot rename %s to %s: %s", tmp, file, strerror(errno));
-		unlink(tmp);
-		goto out;
+	if (w->failed || write_all(w->fd, sum, HASH_LEN) || fsync(w->fd) < 0) {
+		if (!w->failed)
+			error("cannot write the state file %s: %s", w->tmp, strerror(errno));
+		swriter_abort(w);
+		return -1;
 	}
-	dir = xstrdup(file);
+	if (!final) {
+		writer_free(w);
+		return 0;
+	}
+	if (rename(w->tmp, final) < 0) {
+		error("cannot rename %s to %s: %s", w->tmp, final, strerror(errno));
+		swriter_abort(w);
+		return -1;
+	}
+	dir = xstrdup(final);
 	slash = strrchr(dir, '/');
 	if (slash)
 		slash[slash == dir ? 1 : 0] = '\0';
@@ -320,9 +501,7 @@ int state_save(const char *file, const struct state *st)
 	if (dfd >= 0)
 		close(dfd);
 	free(dir);
-out:
-	free(tmp);
-	buf_release(&b);
+	writer_free(w);
 	return ret;
 }
 

@@ -33,34 +33,49 @@ struct srec {
 	struct skey side[2];
 };
 
-struct state {
-	char *root[2];
-	int64_t scan_start;	/* of the pass that wrote it, seconds */
-	struct srec *v;		/* in listing order */
-	size_t n, cap;
-};
+struct buf;
+struct sreader;
+struct swriter;
 
 /*
- * Read FILE into *ST, checking it belongs to ROOT1 and ROOT2. Returns 0, 1
- * when FILE does not exist (*ST is then empty), or -1 with an error that
- * names FILE printed.
+ * Open FILE and read its header, checking it belongs to ROOT1 and ROOT2.
+ * Returns 0, 1 when FILE does not exist, or -1 with an error that names
+ * FILE printed.
  */
-int state_load(const char *file, const char *root1, const char *root2, struct state *st);
+int sreader_open(const char *file, const char *root1, const char *root2, struct sreader **out);
 
-/* The same checks on the N bytes at P; 0, or -1 with the reason in WHY. */
-int state_parse(const unsigned char *p, size_t n, const char *root1, const char *root2,
-		struct state *st, char *why, size_t whylen);
+/* The same over N bytes at P (tests, fuzzing): 0, or -1 with the reason in WHY. */
+int sreader_mem(const unsigned char *p, size_t n, const char *root1, const char *root2,
+		struct sreader **out, char *why, size_t whylen);
 
-/* The file's bytes for *ST. */
-struct buf;
-void state_encode(struct buf *b, const struct state *st);
+/*
+ * The next record into *REC (owned by the reader, valid until the next
+ * call). Returns 1; 0 at the end, once the end mark and the checksum of the
+ * whole file are verified; -1 when the file is damaged (printed for a
+ * file; sreader_why tells for memory).
+ */
+int sreader_next(struct sreader *r, struct srec *rec);
+int64_t sreader_scan_start(const struct sreader *r);
+uint64_t sreader_count(const struct sreader *r);	/* records so far */
+const char *sreader_why(const struct sreader *r);
+void sreader_close(struct sreader *r);
 
-/* Write *ST to FILE atomically (temporary file, fsync, rename, fsync of the directory). */
-int state_save(const char *file, const struct state *st);
-
-/* Append a record (copied); the caller keeps listing order. */
-void state_add(struct state *st, const struct srec *r);
-void state_release(struct state *st);
+/* A new state file at TMP (made with its directories), or NULL with an error printed. */
+struct swriter *swriter_open(const char *tmp, const char *root1, const char *root2,
+			     int64_t scan_start);
+/* The same into B. */
+struct swriter *swriter_mem(struct buf *b, const char *root1, const char *root2,
+			    int64_t scan_start);
+/* Append a record; the caller keeps listing order. */
+void swriter_put(struct swriter *w, const struct srec *rec);
+/*
+ * End mark and checksum; for a file fsync, then (FINAL not NULL) rename
+ * to FINAL and fsync its directory. Frees W; 0, or -1 with an error
+ * printed (the temporary file is removed).
+ */
+int swriter_finish(struct swriter *w, const char *final);
+/* Give up: remove the temporary file, free W. */
+void swriter_abort(struct swriter *w);
 
 /* The default file for a pair: $XDG_STATE_HOME/shelter/sync-<hash>.state. */
 char *state_default_path(const char *root1, const char *root2);

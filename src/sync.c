@@ -27,6 +27,7 @@
 #include "remote.h"
 #include "report.h"
 #include "role.h"
+#include "scan.h"
 #include "session.h"
 #include "state.h"
 #include "sync.h"
@@ -44,15 +45,20 @@ struct side {
 	char *host, *rpath;	/* remote */
 	int root_fd;		/* local only */
 	struct beneath bn;
-	struct listing l;
-	uint64_t nondirs;
+	uint64_t entries, nondirs;
 	char hostname[256];
 };
 
+/*
+ * A path something may happen to. Only these are kept in memory: a path
+ * both sides still agree on is written to the new state as the listings
+ * stream by, and forgotten.
+ */
 struct item {
-	const char *path;
+	char *path;
 	struct sent *x[2];	/* what each side holds now, or NULL */
 	struct srec *s;		/* the state's record, or NULL */
+	int pending;		/* waiting for the server's hash of its file */
 	enum act act;
 	int to;			/* COPY, META, DEL: the side changed; CONFLICT: the loser */
 	int need_dir[2];	/* something below it stays on that side */
@@ -66,8 +72,23 @@ struct sync {
 	int li, ri;		/* the local side, the server's side */
 	struct conn cn;
 	int connected;
-	struct state old, new_;
 	int first;
+	struct sreader *old;	/* the last pass's state, read as the listings go */
+	int64_t old_scan_start;
+	uint64_t old_n;
+	char *state_file;
+	char *settled_file;	/* records of the paths nothing happens to */
+	struct swriter *settled;
+
+	/* the three streams, one entry ahead */
+	struct scan *lscan;
+	int lhave, rhave, shave;
+	struct sent lcur, rcur;
+	struct srec scur;	/* owned by the reader */
+	struct order rord;
+	uint64_t rcount;
+	long *stack;		/* items of the directories above the current path */
+	size_t depth;
 	struct item *it;
 	size_t n;
 	uint32_t next_hash_id;
@@ -192,14 +213,13 @@ static int setup_sides(struct sync *y, const char *root1, const char *root2)
 
 /* ---- listings ---------------------------------------------------------------- */
 
-static int recv_listing(struct sync *y)
+/* The next entry of the server's listing into y->rcur (y->rhave 0 at its end). */
+static int remote_next(struct sync *y)
 {
 	char why[WHYLEN];
-	struct side *s = &y->sd[y->ri];
-	struct order ord = { 0 };
 	struct chan *c = &y->cn.c;
-	int ret = 0;
 
+	y->rhave = 0;
 	for (;;) {
 		const unsigned char *p;
 		size_t n;
@@ -208,107 +228,105 @@ static int recv_listing(struct sync *y)
 		struct skey k;
 		int code, r;
 
-		if (chan_recv(c, &t, &p, &n, 1) < 0) {
-			ret = c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
-			break;
-		}
+		if (chan_recv(c, &t, &p, &n, 1) < 0)
+			return c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
 		if (t == F_END_LIST) {
 			struct rd rd;
 			uint64_t count;
 
 			rd_init(&rd, p, n);
-			if (rd_u64(&rd, &count) || count != s->l.n) {
-				error("protocol error from the server: END_LIST counts %llu entries, %zu "
-				      "were sent", (unsigned long long)count, s->l.n);
-				ret = EXIT_PROTOCOL;
-			}
-			break;
+			if (rd_u64(&rd, &count) || count != y->rcount)
+				return error("protocol error from the server: END_LIST counts %llu "
+					     "entries, %llu were sent", (unsigned long long)count,
+					     (unsigned long long)y->rcount), EXIT_PROTOCOL;
+			return 0;
 		}
 		if (t != F_SENTRY) {
 			r = role_common_frame(t, p, n, &code);
-			if (r < 0) {
-				ret = peer_code(code);
-				break;
-			}
-			if (r == 0) {
-				error("protocol error from the server: %s in its listing", frame_name(t));
-				ret = EXIT_PROTOCOL;
-				break;
-			}
+			if (r < 0)
+				return peer_code(code);
+			if (r == 0)
+				return error("protocol error from the server: %s in its listing",
+					     frame_name(t)), EXIT_PROTOCOL;
 			continue;
 		}
-		if (sentry_decode(p, n, &e, &k, why, sizeof(why)) ||
-		    (order_check(&ord, &e, why, sizeof(why)) && (entry_release(&e), 1))) {
-			error("protocol error from the server: %s", why);
-			ret = EXIT_PROTOCOL;
-			break;
+		if (sentry_decode(p, n, &e, &k, why, sizeof(why)))
+			return error("protocol error from the server: %s", why), EXIT_PROTOCOL;
+		if (order_check(&y->rord, &e, why, sizeof(why))) {
+			entry_release(&e);
+			return error("protocol error from the server: %s", why), EXIT_PROTOCOL;
 		}
 		if (!strcmp(e.path, ".shelter") || exclude_match(y->o->excludes, e.path, e.type == 'd')) {
 			error("protocol error from the server: it listed %s, which is %s", e.path,
 			      strcmp(e.path, ".shelter") ? "excluded" : "shelter's own");
 			entry_release(&e);
-			ret = EXIT_PROTOCOL;
-			break;
+			return EXIT_PROTOCOL;
 		}
-		listing_add(&s->l, &e, &k);
-		entry_release(&e);
+		y->rcount++;
+		y->rcur.e = e;
+		y->rcur.key = k;
+		y->rhave = 1;
+		return 0;
 	}
-	order_release(&ord);
-	return ret;
 }
 
-/* ---- merging and hashing ---------------------------------------------------- */
-
-static void add_item(struct sync *y, const char *path, struct sent *a, struct sent *b,
-		     struct srec *s)
+/* The next entry of the local scan into y->lcur (leftover temporary files removed). */
+static void local_next(struct sync *y)
 {
-	struct item *it;
+	struct entry e;
+	struct stat st;
 
-	if ((y->n & (y->n - 1)) == 0)
-		y->it = xrealloc(y->it, (y->n ? y->n * 2 : 1) * sizeof(*y->it));
-	it = &y->it[y->n++];
-	memset(it, 0, sizeof(*it));
-	it->path = path;
-	it->x[0] = a;
-	it->x[1] = b;
-	it->s = s;
-	it->parent = -1;
+	y->lhave = 0;
+	while (y->lscan && scan_next(y->lscan, &e, &st)) {
+		if (e.type != 'd' && !strncmp(path_base(e.path), ".shelter-tmp-", 13)) {
+			if (!(y->o->flags & OPT_DRY_RUN) &&
+			    unlinkat(scan_dirfd(y->lscan), path_base(e.path), 0) < 0 && errno != ENOENT)
+				warning("cannot remove leftover %s: %s", e.path, strerror(errno));
+			continue;
+		}
+		entry_copy(&y->lcur.e, &e);
+		key_from_stat(&y->lcur.key, &st);
+		y->lhave = 1;
+		return;
+	}
 }
 
-/* The union of both listings and the state, in listing order. */
-static void merge(struct sync *y)
+/* The next record of the old state into y->scur; -1 when the file is damaged. */
+static int state_next(struct sync *y)
 {
-	struct listing *l0 = &y->sd[0].l, *l1 = &y->sd[1].l;
-	size_t i = 0, j = 0, k = 0;
-	long *stack = xmalloc(sizeof(long) * (MAX_PATH_LEN / 2 + 2));
-	size_t depth = 0;
+	int r = y->old ? sreader_next(y->old, &y->scur) : 0;
 
-	while (i < l0->n || j < l1->n || k < y->old.n) {
-		const char *p = NULL;
-		struct sent *a = NULL, *b = NULL;
-		struct srec *s = NULL;
+	y->shave = r == 1;
+	if (r == 0 && y->old)
+		y->old_n = sreader_count(y->old);
+	return r < 0 ? -1 : 0;
+}
 
-		if (i < l0->n)
-			p = l0->v[i].e.path;
-		if (j < l1->n && (!p || path_cmp(l1->v[j].e.path, p) < 0))
-			p = l1->v[j].e.path;
-		if (k < y->old.n && (!p || path_cmp(y->old.v[k].path, p) < 0))
-			p = y->old.v[k].path;
-		if (i < l0->n && !strcmp(l0->v[i].e.path, p))
-			a = &l0->v[i++];
-		if (j < l1->n && !strcmp(l1->v[j].e.path, p))
-			b = &l1->v[j++];
-		if (k < y->old.n && !strcmp(y->old.v[k].path, p))
-			s = &y->old.v[k++];
-		add_item(y, p, a, b, s);
-		/* The parent: the nearest directory item above it. */
-		while (depth && !path_is_within(y->it[stack[depth - 1]].path, p))
-			depth--;
-		y->it[y->n - 1].parent = depth ? stack[depth - 1] : -1;
-		if ((a && a->e.type == 'd') || (b && b->e.type == 'd') || (s && s->type == 'd'))
-			stack[depth++] = (long)y->n - 1;
+static struct sent *take_sent(struct sent *cur)
+{
+	struct sent *x = xmalloc(sizeof(*x));
+
+	*x = *cur;
+	memset(cur, 0, sizeof(*cur));
+	return x;
+}
+
+static void item_release(struct item *it)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (it->x[i]) {
+			entry_release(&it->x[i]->e);
+			free(it->x[i]);
+		}
+	if (it->s) {
+		free(it->s->path);
+		free(it->s->target);
+		free(it->s);
 	}
-	free(stack);
+	free(it->path);
+	free(it->cname);
 }
 
 /* The state vouches for side I's file: same key, not racily clean. */
@@ -323,7 +341,7 @@ static int clean(const struct sync *y, const struct item *it, int i)
 	return r->ino && r->ino == k->ino && r->ctime_sec == k->ctime_sec &&
 	       r->ctime_nsec == k->ctime_nsec && r->mtime_sec == k->mtime_sec &&
 	       r->mtime_nsec == k->mtime_nsec && r->size == k->size &&
-	       k->mtime_sec < y->old.scan_start;
+	       k->mtime_sec < y->old_scan_start;
 }
 
 /* A hash came back for side I's entry of IT. */
@@ -418,39 +436,180 @@ static int look(struct sync *y, int i, char **paths, size_t n, int stat_only, st
 	return 0;
 }
 
-static int hash_all(struct sync *y)
+static void decide(struct sync *y, struct item *it);
+
+/* A record for the new state: version E, side keys K0 and K1 (NULL: unknown). */
+static void make_record(struct srec *r, const char *path, const struct entry *e,
+			const struct skey *k0, const struct skey *k1)
 {
-	int i, code;
+	memset(r, 0, sizeof(*r));
+	r->path = (char *)path;
+	r->type = e->type;
+	r->mode = e->mode;
+	r->size = e->type == 'f' ? e->size : 0;
+	r->mtime_sec = e->mtime_sec;
+	r->mtime_nsec = e->mtime_nsec;
+	if (e->type == 'f')
+		memcpy(r->hash, e->hash, HASH_LEN);
+	r->target = e->target;
+	if (k0)
+		r->side[0] = *k0;
+	if (k1)
+		r->side[1] = *k1;
+}
+
+/*
+ * One path of the union of both listings and the state: hash what the
+ * state cannot vouch for (here at once; on the server later, in a batch),
+ * decide, and either settle it (nothing to do: its record goes out now) or
+ * keep it for the work to come.
+ */
+static void add_path(struct sync *y, struct item *it)
+{
+	int i, dir;
 
 	for (i = 0; i < 2; i++) {
-		char **paths = xmalloc(sizeof(char *) * (y->n + 1));
-		size_t *idx = xmalloc(sizeof(size_t) * (y->n + 1)), n = 0, k;
-		struct hashed *h;
+		struct sent *x = it->x[i];
 
-		for (k = 0; k < y->n; k++) {
-			struct item *it = &y->it[k];
+		if (!x || x->e.type != 'f')
+			continue;
+		if (clean(y, it, i)) {
+			memcpy(x->e.hash, it->s->hash, HASH_LEN);
+			x->e.has_hash = 1;
+		} else if (i == y->ri) {
+			it->pending = 1;
+		} else {
+			struct hashed h;
 
-			if (it->x[i] && it->x[i]->e.type == 'f') {
-				if (clean(y, it, i)) {
-					memcpy(it->x[i]->e.hash, it->s->hash, HASH_LEN);
-					it->x[i]->e.has_hash = 1;
-				} else {
-					paths[n] = (char *)it->path;
-					idx[n++] = k;
-				}
-			}
+			side_hash(&y->sd[i].bn, it->path, 0, &h);
+			take_hash(it, i, &h, y->sd[i].label);
 		}
-		h = xmalloc(sizeof(*h) * (n + 1));
-		code = look(y, i, paths, n, 0, h);
-		for (k = 0; !code && k < n; k++)
-			take_hash(&y->it[idx[k]], i, &h[k], y->sd[i].label);
-		free(h);
-		free(idx);
-		free(paths);
-		if (code)
-			return code;
 	}
-	return 0;
+	if (!it->pending)
+		decide(y, it);
+	if (!it->pending && (it->act == A_NONE || it->act == A_FORGET)) {
+		if (it->act == A_NONE && y->settled) {
+			struct srec r;
+
+			make_record(&r, it->path, &it->x[0]->e, &it->x[0]->key, &it->x[1]->key);
+			swriter_put(y->settled, &r);
+		}
+		item_release(it);
+		return;
+	}
+	/* Kept: link it to its parent directory's item, when that is kept too. */
+	while (y->depth && !path_is_within(y->it[y->stack[y->depth - 1]].path, it->path))
+		y->depth--;
+	it->parent = -1;
+	if (y->depth) {
+		const char *up = y->it[y->stack[y->depth - 1]].path;
+		size_t plen = path_parent_len(it->path, strlen(it->path));
+
+		if (strlen(up) == plen)
+			it->parent = y->stack[y->depth - 1];
+	}
+	if ((y->n & (y->n - 1)) == 0)
+		y->it = xrealloc(y->it, (y->n ? y->n * 2 : 1) * sizeof(*y->it));
+	y->it[y->n] = *it;
+	dir = (it->x[0] && it->x[0]->e.type == 'd') || (it->x[1] && it->x[1]->e.type == 'd') ||
+	      (it->s && it->s->type == 'd');
+	if (dir)
+		y->stack[y->depth++] = (long)y->n;
+	y->n++;
+}
+
+/*
+ * Merge the local scan, the server's listing and the old state, three
+ * sorted streams, path by path. Returns 0 or an exit code.
+ */
+static int merge(struct sync *y)
+{
+	int code;
+
+	y->stack = xmalloc(sizeof(long) * (MAX_PATH_LEN / 2 + 2));
+	if (y->sd[y->li].root_fd >= 0)
+		y->lscan = scan_open(y->sd[y->li].root_fd, y->o->excludes, 0);
+	local_next(y);
+	code = remote_next(y);
+	if (!code && state_next(y))
+		code = EXIT_STATE;
+	while (!code && (y->lhave || y->rhave || y->shave)) {
+		struct sent *heads[2] = { NULL, NULL };
+		const char *p = NULL;
+		struct item it;
+
+		heads[y->li] = y->lhave ? &y->lcur : NULL;
+		heads[y->ri] = y->rhave ? &y->rcur : NULL;
+		if (heads[0])
+			p = heads[0]->e.path;
+		if (heads[1] && (!p || path_cmp(heads[1]->e.path, p) < 0))
+			p = heads[1]->e.path;
+		if (y->shave && (!p || path_cmp(y->scur.path, p) < 0))
+			p = y->scur.path;
+		memset(&it, 0, sizeof(it));
+		it.path = xstrdup(p);
+		if (heads[0] && !strcmp(heads[0]->e.path, it.path))
+			it.x[0] = take_sent(heads[0]);
+		if (heads[1] && !strcmp(heads[1]->e.path, it.path))
+			it.x[1] = take_sent(heads[1]);
+		if (y->shave && !strcmp(y->scur.path, it.path)) {
+			it.s = xmalloc(sizeof(*it.s));
+			*it.s = y->scur;
+			it.s->path = xstrdup(y->scur.path);
+			it.s->target = y->scur.target ? xstrdup(y->scur.target) : NULL;
+			if (state_next(y))
+				code = EXIT_STATE;
+		}
+		if (it.x[y->li]) {
+			y->sd[y->li].entries++;
+			y->sd[y->li].nondirs += it.x[y->li]->e.type != 'd';
+			local_next(y);
+		}
+		if (it.x[y->ri]) {
+			y->sd[y->ri].entries++;
+			y->sd[y->ri].nondirs += it.x[y->ri]->e.type != 'd';
+			code = code ? code : remote_next(y);
+		}
+		add_path(y, &it);
+	}
+	if (y->lscan && scan_errors(y->lscan))
+		y->code = exit_worse(y->code, EXIT_PARTIAL);
+	scan_close(y->lscan);
+	y->lscan = NULL;
+	if (y->lhave)
+		entry_release(&y->lcur.e);
+	if (y->rhave)
+		entry_release(&y->rcur.e);
+	y->lhave = y->rhave = 0;
+	return code;
+}
+
+/* The server's hashes of the kept files that need one, then their decisions. */
+static int remote_hashes(struct sync *y)
+{
+	char **paths = xmalloc(sizeof(char *) * (y->n + 1));
+	size_t *idx = xmalloc(sizeof(size_t) * (y->n + 1)), n = 0, k;
+	struct hashed *h;
+	int code;
+
+	for (k = 0; k < y->n; k++)
+		if (y->it[k].pending) {
+			paths[n] = y->it[k].path;
+			idx[n++] = k;
+		}
+	h = xmalloc(sizeof(*h) * (n + 1));
+	code = look(y, y->ri, paths, n, 0, h);
+	for (k = 0; !code && k < n; k++) {
+		struct item *it = &y->it[idx[k]];
+
+		take_hash(it, y->ri, &h[k], y->sd[y->ri].label);
+		it->pending = 0;
+		decide(y, it);
+	}
+	free(h);
+	free(idx);
+	free(paths);
+	return code;
 }
 
 /* ---- deciding ------------------------------------------------------------- */
@@ -661,18 +820,12 @@ static int safety(struct sync *y)
 	size_t k;
 	int i;
 
-	for (i = 0; i < 2; i++) {
-		size_t j;
-
-		for (j = 0; j < y->sd[i].l.n; j++)
-			if (y->sd[i].l.v[j].e.type != 'd')
-				y->sd[i].nondirs++;
-		if (!y->first && y->old.n && y->sd[i].l.n == 0)
-			return error("%s %s is empty, but the last pass left %zu entries in it: is a "
+	for (i = 0; i < 2; i++)
+		if (!y->first && y->old_n && y->sd[i].entries == 0)
+			return error("%s %s is empty, but the last pass left %llu entries in it: is a "
 				     "disk not mounted? Nothing was changed (give --resync to start "
 				     "over from both sides as they are)", y->sd[i].label,
-				     y->sd[i].arg, y->old.n), EXIT_ROOTS;
-	}
+				     y->sd[i].arg, (unsigned long long)y->old_n), EXIT_ROOTS;
 	for (k = 0; k < y->n; k++)
 		if (y->it[k].act == A_DEL && y->it[k].x[y->it[k].to]->e.type != 'd')
 			dels[y->it[k].to]++;
@@ -884,28 +1037,6 @@ static int agrees(const struct hashed *h, const struct entry *e)
 	       h->key.mtime_nsec == e->mtime_nsec;
 }
 
-static void record(struct sync *y, const char *path, const struct entry *e,
-		   const struct skey *k0, const struct skey *k1)
-{
-	struct srec r;
-
-	memset(&r, 0, sizeof(r));
-	r.path = (char *)path;
-	r.type = e->type;
-	r.mode = e->mode;
-	r.size = e->type == 'f' ? e->size : 0;
-	r.mtime_sec = e->mtime_sec;
-	r.mtime_nsec = e->mtime_nsec;
-	if (e->type == 'f')
-		memcpy(r.hash, e->hash, HASH_LEN);
-	r.target = e->target;
-	if (k0)
-		r.side[0] = *k0;
-	if (k1)
-		r.side[1] = *k1;
-	state_add(&y->new_, &r);
-}
-
 /* The key to keep for side I: the one seen now if it is the hashed one. */
 static const struct skey *keep_key(const struct sent *x, const struct hashed *h)
 {
@@ -929,28 +1060,44 @@ struct look {
 	const struct srec *old;
 };
 
-static int cmp_look(const void *a, const void *b)
+static int cmp_rec(const void *a, const void *b)
 {
-	return path_cmp(((const struct look *)a)->path, ((const struct look *)b)->path);
+	return path_cmp(((const struct srec *)a)->path, ((const struct srec *)b)->path);
 }
 
 /*
  * Look at both sides again where the pass changed something and record
  * what they now agree on; where they do not (a failure, or a change during
  * the pass) the old record stays, with its keys dropped, so the next pass
- * decides again from the same ground and hashes what it must.
+ * decides again from the same ground and hashes what it must. These
+ * records and the settled ones, merged in order, are the new state.
  */
 static int new_state(struct sync *y)
 {
 	struct look *lk = xmalloc(sizeof(*lk) * (2 * y->n + 1));
-	size_t nl = 0, k, a = 0, i;
-	int side, code = 0;
+	struct srec *wr = xmalloc(sizeof(*wr) * (2 * y->n + 1));
+	struct sreader *rd = NULL;
+	struct swriter *w;
+	struct srec sr;
+	size_t nl = 0, nw = 0, k, a = 0, i;
+	int side, code = 0, more;
+	char *tmp;
 
 	for (k = 0; k < y->n; k++) {
 		struct item *it = &y->it[k];
 		struct look *l = &lk[nl];
 
-		if (it->act == A_NONE || it->act == A_FORGET || it->act == A_SKIP)
+		if (it->act == A_NONE) {
+			make_record(&wr[nw++], it->path, &it->x[0]->e, &it->x[0]->key,
+				    &it->x[1]->key);
+			continue;
+		}
+		if (it->act == A_SKIP && it->s) {
+			wr[nw] = *it->s;
+			memset(wr[nw++].side, 0, sizeof(wr[0].side));
+			continue;
+		}
+		if (it->act == A_FORGET || it->act == A_SKIP)
 			continue;
 		memset(l, 0, sizeof(*l));
 		l->path = it->path;
@@ -991,58 +1138,65 @@ static int new_state(struct sync *y)
 		free(h);
 		free(paths);
 	}
-	if (code) {
-		free(lk);
-		return code;
-	}
-	qsort(lk, nl, sizeof(*lk), cmp_look);
-	/* Merge the untouched items and the looked-at paths, in order. */
-	k = 0;
-	while (k < y->n || a < nl) {
-		struct item *it = k < y->n ? &y->it[k] : NULL;
-		int take_item;
+	for (k = 0; !code && k < nl; k++) {
+		struct look *l = &lk[k];
+		int ok = 1;
 
-		if (it && (it->act == A_COPY || it->act == A_META || it->act == A_DEL ||
-			   it->act == A_CONFLICT)) {
-			k++;
-			continue;
-		}
-		take_item = it && (a == nl || path_cmp(it->path, lk[a].path) < 0);
-		if (take_item) {
-			if (it->act == A_NONE)
-				record(y, it->path, &it->x[0]->e, &it->x[0]->key, &it->x[1]->key);
-			else if (it->act == A_SKIP && it->s) {
-				struct srec r = *it->s;
+		for (i = 0; i < 2; i++)
+			ok = ok && (l->e ? agrees(&l->h[i], l->e)
+					 : l->h[i].status == HASH_STATUS_MISSING);
+		if (ok && l->e) {
+			const struct skey *kk[2] = { &l->h[0].key, &l->h[1].key };
 
-				memset(r.side, 0, sizeof(r.side));
-				state_add(&y->new_, &r);
-			}
-			k++;
-			continue;
-		}
-		{
-			struct look *l = &lk[a++];
-			int ok = 1;
-
-			for (i = 0; i < 2; i++)
-				ok = ok && (l->e ? agrees(&l->h[i], l->e)
-						 : l->h[i].status == HASH_STATUS_MISSING);
-			if (ok && l->e) {
-				const struct skey *kk[2] = { &l->h[0].key, &l->h[1].key };
-
-				if (l->kept)
-					kk[l->kept_side] = keep_key(l->kept, &l->h[l->kept_side]);
-				record(y, l->path, l->e, kk[0], kk[1]);
-			} else if (!ok && l->old) {
-				struct srec r = *l->old;
-
-				memset(r.side, 0, sizeof(r.side));
-				state_add(&y->new_, &r);
-			}
+			if (l->kept)
+				kk[l->kept_side] = keep_key(l->kept, &l->h[l->kept_side]);
+			make_record(&wr[nw++], l->path, l->e, kk[0], kk[1]);
+		} else if (!ok && l->old) {
+			wr[nw] = *l->old;
+			memset(wr[nw++].side, 0, sizeof(wr[0].side));
 		}
 	}
 	free(lk);
-	return 0;
+	if (code) {
+		free(wr);
+		return code;
+	}
+	qsort(wr, nw, sizeof(*wr), cmp_rec);
+
+	/* The settled records back, merged with these into the new file. */
+	if (swriter_finish(y->settled, NULL) ||
+	    sreader_open(y->settled_file, y->sd[0].canon, y->sd[1].canon, &rd)) {
+		y->settled = NULL;
+		free(wr);
+		return EXIT_PARTIAL;
+	}
+	y->settled = NULL;
+	tmp = xmalloc(strlen(y->state_file) + 8);
+	sprintf(tmp, "%s.tmp", y->state_file);
+	w = swriter_open(tmp, y->sd[0].canon, y->sd[1].canon, y->start.tv_sec);
+	free(tmp);
+	if (!w) {
+		sreader_close(rd);
+		free(wr);
+		return EXIT_PARTIAL;
+	}
+	more = sreader_next(rd, &sr);
+	while (more == 1 || a < nw) {
+		if (more == 1 && (a == nw || path_cmp(sr.path, wr[a].path) < 0)) {
+			swriter_put(w, &sr);
+			more = sreader_next(rd, &sr);
+		} else {
+			swriter_put(w, &wr[a++]);
+		}
+	}
+	sreader_close(rd);
+	unlink(y->settled_file);
+	free(wr);
+	if (more < 0) {
+		swriter_abort(w);
+		return EXIT_PARTIAL;
+	}
+	return swriter_finish(w, y->state_file) ? EXIT_PARTIAL : 0;
 }
 
 /* ---- the pass ------------------------------------------------------------------ */
@@ -1067,14 +1221,14 @@ static int open_local(struct sync *y)
 /* After the reason a root could not be opened: what that means for a pair with state. */
 static void missing_root(const struct sync *y, int i)
 {
-	error("%s %s could not be opened (see above), but the last pass synced %zu entries there: "
-	      "is a disk not mounted? Nothing was changed", y->sd[i].label, y->sd[i].arg, y->old.n);
+	error("%s %s could not be opened (see above), but the last pass synced it: is a disk not "
+	      "mounted? Nothing was changed", y->sd[i].label, y->sd[i].arg);
 }
 
 static void print_stats(const struct sync *y)
 {
-	output("Entries: %zu in %s, %zu in %s", y->sd[0].l.n, y->sd[0].label, y->sd[1].l.n,
-	       y->sd[1].label);
+	output("Entries: %llu in %s, %llu in %s", (unsigned long long)y->sd[0].entries,
+	       y->sd[0].label, (unsigned long long)y->sd[1].entries, y->sd[1].label);
 	output("Copied to ROOT1: %llu, to ROOT2: %llu", (unsigned long long)y->copied[0],
 	       (unsigned long long)y->copied[1]);
 	output("Deleted in ROOT1: %llu, in ROOT2: %llu", (unsigned long long)y->deleted[0],
@@ -1085,7 +1239,7 @@ static void print_stats(const struct sync *y)
 	       (unsigned long long)(y->connected ? y->cn.c.received : 0));
 }
 
-static int run(struct sync *y, const char *state_file)
+static int run(struct sync *y)
 {
 	struct start st;
 	struct plan pl[2] = { { 0 }, { 0 } };
@@ -1115,19 +1269,18 @@ static int run(struct sync *y, const char *state_file)
 	y->connected = 1;
 	if (code)
 		return code;
-	if (y->sd[y->li].root_fd >= 0 &&
-	    listing_scan(y->sd[y->li].root_fd, y->o->excludes, !!(y->o->flags & OPT_DRY_RUN),
-			 &y->sd[y->li].l))
-		y->code = exit_worse(y->code, EXIT_PARTIAL);
-	code = recv_listing(y);
+	if (!(y->o->flags & OPT_DRY_RUN)) {
+		y->settled_file = xmalloc(strlen(y->state_file) + 16);
+		sprintf(y->settled_file, "%s.settled", y->state_file);
+		y->settled = swriter_open(y->settled_file, y->sd[0].canon, y->sd[1].canon, 0);
+		if (!y->settled)
+			return EXIT_STATE;
+	}
+	code = merge(y);
+	if (!code)
+		code = remote_hashes(y);
 	if (code)
 		return code;
-	merge(y);
-	code = hash_all(y);
-	if (code)
-		return code;
-	for (k = 0; k < y->n; k++)
-		decide(y, &y->it[k]);
 	keep_parents(y);
 	code = safety(y);
 	if (code)
@@ -1168,13 +1321,10 @@ static int run(struct sync *y, const char *state_file)
 	}
 	if (!(y->o->flags & OPT_DRY_RUN)) {
 		code = new_state(y);
-		if (code)
+		if (code == EXIT_PARTIAL)
+			y->code = exit_worse(y->code, code);
+		else if (code)
 			return code;
-		y->new_.root[0] = xstrdup(y->sd[0].canon);
-		y->new_.root[1] = xstrdup(y->sd[1].canon);
-		y->new_.scan_start = y->start.tv_sec;
-		if (state_save(state_file, &y->new_))
-			y->code = exit_worse(y->code, EXIT_PARTIAL);
 	}
 	chan_send(&y->cn.c, F_PHASE, (const uint8_t[]){ 0 }, 1);
 	for (;;) {
@@ -1207,7 +1357,6 @@ static int run(struct sync *y, const char *state_file)
 int client_sync(const struct opts *o, const char *root1, const char *root2)
 {
 	struct sync y;
-	char *state_file = NULL;
 	int code, lock = -1, busy, i, r;
 
 	memset(&y, 0, sizeof(y));
@@ -1217,13 +1366,14 @@ int client_sync(const struct opts *o, const char *root1, const char *root2)
 	code = setup_sides(&y, root1, root2);
 	if (code)
 		goto out;
-	state_file = o->state ? xstrdup(o->state) : state_default_path(y.sd[0].canon, y.sd[1].canon);
-	lock = state_lock(state_file, o->lock_wait, &busy);
+	y.state_file = o->state ? xstrdup(o->state)
+				: state_default_path(y.sd[0].canon, y.sd[1].canon);
+	lock = state_lock(y.state_file, o->lock_wait, &busy);
 	if (lock < 0) {
 		code = busy ? EXIT_LOCKED : EXIT_STATE;
 		goto out;
 	}
-	r = o->resync ? 1 : state_load(state_file, y.sd[0].canon, y.sd[1].canon, &y.old);
+	r = o->resync ? 1 : sreader_open(y.state_file, y.sd[0].canon, y.sd[1].canon, &y.old);
 	if (r < 0) {
 		code = EXIT_STATE;
 		goto out;
@@ -1231,10 +1381,9 @@ int client_sync(const struct opts *o, const char *root1, const char *root2)
 	y.first = r == 1;
 	if (y.first && !o->resync && o->verbosity >= 2)
 		verbose("no state for this pair yet (%s): a first pass, which deletes nothing",
-			state_file);
-	if (y.first)
-		y.old.scan_start = y.start.tv_sec;
-	code = run(&y, state_file);
+			y.state_file);
+	y.old_scan_start = y.first ? y.start.tv_sec : sreader_scan_start(y.old);
+	code = run(&y);
 	code = exit_worse(code, y.code);
 	if (o->stats)
 		print_stats(&y);
@@ -1246,7 +1395,6 @@ out:
 	if (lock >= 0)
 		close(lock);
 	for (i = 0; i < 2; i++) {
-		listing_release(&y.sd[i].l);
 		if (y.sd[i].root_fd >= 0) {
 			beneath_release(&y.sd[i].bn);
 			close(y.sd[i].root_fd);
@@ -1256,11 +1404,17 @@ out:
 		free(y.sd[i].rpath);
 	}
 	for (size_t k = 0; k < y.n; k++)
-		free(y.it[k].cname);
+		item_release(&y.it[k]);
 	free(y.it);
-	state_release(&y.old);
-	state_release(&y.new_);
-	free(state_file);
+	free(y.stack);
+	order_release(&y.rord);
+	sreader_close(y.old);
+	if (y.settled)
+		swriter_abort(y.settled);
+	else if (y.settled_file)
+		unlink(y.settled_file);
+	free(y.settled_file);
+	free(y.state_file);
 	return code;
 }
 

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,107 +20,115 @@
 #define R1 "/home/u/docs"
 #define R2 "nas:/srv/docs"
 
-static void sample(struct state *st)
+/* Three records (a directory, a file, a symlink with odd bytes in its name), encoded. */
+static void sample(struct buf *b, int swap, const char *bad_path)
 {
-	struct srec r;
+	struct srec r[3];
+	struct swriter *w = swriter_mem(b, R1, R2, 1790000000);
+	int i;
 
-	memset(st, 0, sizeof(*st));
-	st->root[0] = strdup(R1);
-	st->root[1] = strdup(R2);
-	st->scan_start = 1790000000;
-	memset(&r, 0, sizeof(r));
-	r.path = "a";
-	r.type = 'd';
-	r.mode = 0755;
-	state_add(st, &r);
-	r.path = "a/f.txt";
-	r.type = 'f';
-	r.mode = 0640;
-	r.size = 12345;
-	r.mtime_sec = 1700000000;
-	r.mtime_nsec = 999999999;
-	memset(r.hash, 0xab, sizeof(r.hash));
-	r.side[0] = (struct skey){ 42, 1700000001, 5, 1700000000, 999999999, 12345 };
-	r.side[1] = (struct skey){ 7, 1700000002, 6, 1700000000, 999999999, 12345 };
-	state_add(st, &r);
-	memset(&r, 0, sizeof(r));
-	r.path = "b\tweird\nname";
-	r.type = 'l';
-	r.mode = 0777;
-	r.target = "../target with spaces";
-	state_add(st, &r);
+	memset(r, 0, sizeof(r));
+	r[0].path = "a";
+	r[0].type = 'd';
+	r[0].mode = 0755;
+	r[1].path = bad_path ? (char *)bad_path : "a/f.txt";
+	r[1].type = 'f';
+	r[1].mode = 0640;
+	r[1].size = 12345;
+	r[1].mtime_sec = 1700000000;
+	r[1].mtime_nsec = 999999999;
+	memset(r[1].hash, 0xab, sizeof(r[1].hash));
+	r[1].side[0] = (struct skey){ 42, 1700000001, 5, 1700000000, 999999999, 12345 };
+	r[1].side[1] = (struct skey){ 7, 1700000002, 6, 1700000000, 999999999, 12345 };
+	r[2].path = "b\tweird\nname";
+	r[2].type = 'l';
+	r[2].mode = 0777;
+	r[2].target = "../target with spaces";
+	for (i = 0; i < 3; i++)
+		swriter_put(w, &r[swap && i < 2 ? 1 - i : i]);
+	ck_assert_int_eq(swriter_finish(w, NULL), 0);
 }
 
-static int parses(const struct buf *b, const char *r1, const char *r2, char *why)
+/* Read it all: the number of records, or -1 with the reason in WHY. */
+static int read_back(const struct buf *b, const char *r1, const char *r2, char *why,
+		     struct srec *out)
 {
-	struct state st;
-	int rc = state_parse(b->data, b->len, r1, r2, &st, why, 256);
+	struct sreader *r;
+	struct srec rec;
+	int n = 0, k;
 
-	if (rc == 0)
-		state_release(&st);
-	else
+	why[0] = '\0';
+	if (sreader_mem(b->data, b->len, r1, r2, &r, why, 256))
+		return -1;
+	while ((k = sreader_next(r, &rec)) == 1) {
+		if (out) {
+			out[n] = rec;
+			out[n].path = strdup(rec.path);
+			out[n].target = rec.target ? strdup(rec.target) : NULL;
+		}
+		n++;
+	}
+	if (k < 0)
+		snprintf(why, 256, "%s", sreader_why(r));
+	sreader_close(r);
+	if (k < 0)
 		ck_assert_msg(why[0] != '\0', "refused without a reason");
-	return rc;
+	return k < 0 ? -1 : n;
 }
 
 START_TEST(round_trip)
 {
-	struct state st, back;
 	struct buf b = BUF_INIT;
-	char why[256] = "";
-	size_t i;
+	struct srec back[3];
+	char why[256];
+	int i;
 
-	sample(&st);
-	state_encode(&b, &st);
-	ck_assert_int_eq(state_parse(b.data, b.len, R1, R2, &back, why, sizeof(why)), 0);
-	ck_assert_uint_eq(back.n, 3);
-	ck_assert_int_eq(back.scan_start, 1790000000);
+	sample(&b, 0, NULL);
+	ck_assert_int_eq(read_back(&b, R1, R2, why, back), 3);
+	ck_assert_str_eq(back[0].path, "a");
+	ck_assert_int_eq(back[0].type, 'd');
+	ck_assert_str_eq(back[1].path, "a/f.txt");
+	ck_assert_uint_eq(back[1].mode, 0640);
+	ck_assert_uint_eq(back[1].size, 12345);
+	ck_assert_int_eq(back[1].mtime_sec, 1700000000);
+	ck_assert_uint_eq(back[1].mtime_nsec, 999999999);
+	ck_assert_uint_eq(back[1].hash[7], 0xab);
+	ck_assert_uint_eq(back[1].side[0].ino, 42);
+	ck_assert_uint_eq(back[1].side[1].ctime_sec, 1700000002);
+	ck_assert_str_eq(back[2].path, "b\tweird\nname");
+	ck_assert_str_eq(back[2].target, "../target with spaces");
 	for (i = 0; i < 3; i++) {
-		ck_assert_str_eq(back.v[i].path, st.v[i].path);
-		ck_assert_int_eq(back.v[i].type, st.v[i].type);
-		ck_assert_uint_eq(back.v[i].mode, st.v[i].mode);
-		ck_assert_uint_eq(back.v[i].size, st.v[i].size);
-		ck_assert_int_eq(back.v[i].mtime_sec, st.v[i].mtime_sec);
-		ck_assert_uint_eq(back.v[i].mtime_nsec, st.v[i].mtime_nsec);
-		ck_assert(!memcmp(back.v[i].hash, st.v[i].hash, sizeof(st.v[i].hash)));
-		ck_assert(!memcmp(back.v[i].side, st.v[i].side, sizeof(st.v[i].side)));
+		free(back[i].path);
+		free(back[i].target);
 	}
-	ck_assert_str_eq(back.v[2].target, "../target with spaces");
-	state_release(&back);
-	state_release(&st);
 	buf_release(&b);
 }
 END_TEST
 
 START_TEST(damage_refused)
 {
-	struct state st;
 	struct buf b = BUF_INIT;
 	char why[256];
 	size_t i, n;
 
-	sample(&st);
-	state_encode(&b, &st);
+	sample(&b, 0, NULL);
 	n = b.len;
 	/* Every byte flipped, and every truncation: refused, with a reason. */
 	for (i = 0; i < n; i++) {
 		b.data[i] ^= 0x40;
-		why[0] = '\0';
-		ck_assert_msg(parses(&b, R1, R2, why) < 0, "a flip at byte %zu was accepted", i);
+		ck_assert_msg(read_back(&b, R1, R2, why, NULL) < 0, "a flip at byte %zu was accepted", i);
 		b.data[i] ^= 0x40;
 	}
 	for (i = 0; i < n; i++) {
 		b.len = i;
-		why[0] = '\0';
-		ck_assert_msg(parses(&b, R1, R2, why) < 0, "%zu of %zu bytes were accepted", i, n);
+		ck_assert_msg(read_back(&b, R1, R2, why, NULL) < 0, "%zu of %zu bytes were accepted",
+			      i, n);
 	}
 	b.len = n;
-	why[0] = '\0';
-	ck_assert_int_eq(parses(&b, R1, R2, why), 0);
+	ck_assert_int_eq(read_back(&b, R1, R2, why, NULL), 3);
 	/* Another pair's state. */
-	ck_assert_int_lt(parses(&b, R1, "nas:/srv/other", why), 0);
+	ck_assert_int_lt(read_back(&b, R1, "nas:/srv/other", why, NULL), 0);
 	ck_assert(strstr(why, "belongs to the pair") != NULL);
-	state_release(&st);
 	buf_release(&b);
 }
 END_TEST
@@ -127,42 +136,26 @@ END_TEST
 /* Records with a valid checksum but out of order, or with a bad path, or another version. */
 START_TEST(checked_beyond_the_checksum)
 {
-	struct state st;
 	struct buf b = BUF_INIT;
 	char why[256];
-	char *tmp;
+	unsigned char sum[16];
 
-	sample(&st);
-	tmp = st.v[0].path;
-	st.v[0].path = st.v[1].path;
-	st.v[1].path = tmp;
-	state_encode(&b, &st);
-	ck_assert_int_lt(parses(&b, R1, R2, why), 0);
+	sample(&b, 1, NULL);
+	ck_assert_int_lt(read_back(&b, R1, R2, why, NULL), 0);
 	ck_assert(strstr(why, "out of order") != NULL);
-	state_release(&st);
 
-	sample(&st);
-	free(st.v[1].path);
-	st.v[1].path = strdup("a/../../etc/passwd");
 	buf_reset(&b);
-	state_encode(&b, &st);
-	ck_assert_int_lt(parses(&b, R1, R2, why), 0);
-	state_release(&st);
+	sample(&b, 0, "a/../../etc/passwd");
+	ck_assert_int_lt(read_back(&b, R1, R2, why, NULL), 0);
 
-	sample(&st);
 	buf_reset(&b);
-	state_encode(&b, &st);
+	sample(&b, 0, NULL);
 	b.data[11] = 2;	/* version 2; the checksum recomputed */
 	b.len -= 16;
-	{
-		unsigned char sum[16];
-
-		hash_bytes(b.data, b.len, sum);
-		buf_put(&b, sum, 16);
-	}
-	ck_assert_int_lt(parses(&b, R1, R2, why), 0);
+	hash_bytes(b.data, b.len, sum);
+	buf_put(&b, sum, 16);
+	ck_assert_int_lt(read_back(&b, R1, R2, why, NULL), 0);
 	ck_assert(strstr(why, "format version 2") != NULL);
-	state_release(&st);
 	buf_release(&b);
 }
 END_TEST
