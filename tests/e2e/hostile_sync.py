@@ -31,6 +31,7 @@ import struct
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True		# no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hostile  # noqa: E402
 from hostile import (u8, u32, u64, i64, s, dec_str, xxh128, entry, end_list, req,  # noqa: E402
@@ -306,7 +307,8 @@ def rename_bad(peer, root, args):
 @case
 def rename_refused(peer, root, args):
     """PHASE 1, RENAME ARGS[0] -> ARGS[1], valid paths the server must not carry
-    out (through a symlink, onto an existing entry): RENAMED status 1."""
+    out (through a symlink, onto an existing entry): RENAMED status 1 (failed)
+    or 2 (the new name exists)."""
     if sync_start(peer, root) is None:
         return peer.fail("no listing")
     peer.send(PHASE, u8(1))
@@ -316,7 +318,7 @@ def rename_refused(peer, root, args):
     if not f:
         return peer.fail("no RENAMED")
     rid, st = struct.unpack_from(">IB", f[1], 0)
-    if rid != 1 or st != 1:
+    if rid != 1 or st not in (1, 2):
         peer.fail("RENAMED id %d status %d: the rename was carried out" % (rid, st))
     if not peer.expect(RENAME_END):
         return peer.fail("no RENAME_END")
@@ -893,6 +895,35 @@ def meta_swap(peer, args):
     return MetaSwap(peer, args[0], args[1], args[2] if len(args) > 2 else None)
 
 
+class Phase2Req(Server):
+    """Phase 2 (the server receives, the client's sender serves its plan): REQ
+    for each of PATHS, whatever the client listed; then DONE."""
+
+    def __init__(self, peer, paths):
+        Server.__init__(self, peer, base_tree())
+        self.paths = paths
+
+    def phase_receive(self):
+        if not self.peer.expect(END_LIST):
+            return
+        for i, p in enumerate(self.paths):
+            self.peer.send(REQ, req(i + 1, p.encode()))
+            f = self.peer.expect(FILE)
+            if not f:
+                return
+            if f[1][4] == 0 and not self.peer.expect(FILE_END):
+                return
+        self.peer.send(PLAN, u64(0) + u64(0))
+        self.peer.send(DONE, done(0))
+        self.peer.expect(DONE)
+
+
+@serve_case
+def phase2_req(peer, args):
+    """Phase 2: REQ for each of ARGS from the client's sender."""
+    return Phase2Req(peer, args)
+
+
 class RenamedBad(Server):
     def __init__(self, peer, bad):
         Server.__init__(self, peer, base_tree())
@@ -906,7 +937,8 @@ class RenamedBad(Server):
 BAD_RENAMED = {
     "wrong-id": lambda rid: renamed(rid + 1, 0),
     "id-zero": lambda rid: renamed(0, 0),
-    "bad-status": lambda rid: renamed(rid, 2, "?"),
+    "bad-status": lambda rid: renamed(rid, 3, "?"),
+    "taken": lambda rid: renamed(rid, 2, "exists"),	# valid: the client tries another name
     "trailing": lambda rid: renamed(rid, 0) + b"\0",
     "reason-huge": lambda rid: u32(rid) + u8(1) + u32(0xffffffff),
 }
