@@ -279,6 +279,13 @@ static int check_roots(const char *src, const char *dest, char **dest_abs)
 	return 0;
 }
 
+static int not_for_server = -1;
+
+void session_not_for_server(int fd)
+{
+	not_for_server = fd;
+}
+
 static int start_server(pid_t *pid)
 {
 	int cfd, fd = fork_channel(pid, &cfd);
@@ -286,6 +293,9 @@ static int start_server(pid_t *pid)
 	if (fd == -2) {
 		static const struct server_opts none;
 
+		/* A lock the client holds dies with the client, not with this child. */
+		if (not_for_server >= 0)
+			close(not_for_server);
 		_exit(server_main(cfd, cfd, &none));
 	}
 	return fd;

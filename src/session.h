@@ -31,6 +31,12 @@ struct conn {
  */
 int session_open(const struct opts *o, const char *host, struct start *st, struct conn *cn);
 
+/*
+ * FD (a lock) is closed in a forked local server, so that it is held by
+ * the client alone and freed when the client dies, even by kill -9.
+ */
+void session_not_for_server(int fd);
+
 /* Close the channel and wait for the server; returns the pass's exit code. */
 int session_close(struct conn *cn, int code);
 

@@ -103,7 +103,7 @@ int is_conflict_name(const char *name)
 {
 	const char *p = strstr(name, ".conflict-");
 
-	/* NAME.conflict-HOST-YYYYMMDD-HHMMSS[.EXT] */
+	/* NAME.conflict-HOST-YYYYMMDD-HHMMSS[-N][.EXT] */
 	for (; p; p = strstr(p + 1, ".conflict-")) {
 		const char *q = p + 10;
 		size_t i;
@@ -113,30 +113,39 @@ int is_conflict_name(const char *name)
 			for (i = 1; i <= 15; i++)
 				if (i == 9 ? q[i] != '-' : (q[i] < '0' || q[i] > '9'))
 					break;
-			if (i == 16 && (q[16] == '\0' || q[16] == '.'))
-				return 1;
+			if (i == 16) {
+				const char *e = q + 16;
+
+				if (*e == '-' && e[1] >= '0' && e[1] <= '9')
+					for (e++; *e >= '0' && *e <= '9'; e++)
+						;
+				if (*e == '\0' || *e == '.')
+					return 1;
+			}
 			q = strchr(q + 1, '-');
 		}
 	}
 	return 0;
 }
 
-/* PATH's conflict copy name: NAME.conflict-HOST-YYYYMMDD-HHMMSS.EXT */
-char *conflict_name(const char *path, const char *host, const struct timespec *t)
+/* PATH's conflict copy name: NAME.conflict-HOST-YYYYMMDD-HHMMSS[-N].EXT */
+char *conflict_name(const char *path, const char *host, const struct timespec *t, unsigned n)
 {
 	const char *base = path_base(path), *dot = strrchr(base, '.');
-	char stamp[32], *out;
+	char stamp[48], *out;
 	struct tm tm;
-	size_t stem, n;
+	size_t stem, len;
 
 	if (dot == base)
 		dot = NULL;	/* ".bashrc" has no extension */
 	gmtime_r(&t->tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	if (n > 1)
+		snprintf(stamp + strlen(stamp), sizeof(stamp) - strlen(stamp), "-%u", n);
 	stem = dot ? (size_t)(dot - path) : strlen(path);
-	n = strlen(path) + strlen(host) + 48;
-	out = xmalloc(n);
-	snprintf(out, n, "%.*s.conflict-%s-%s%s", (int)stem, path, host, stamp, dot ? dot : "");
+	len = strlen(path) + strlen(host) + 64;
+	out = xmalloc(len);
+	snprintf(out, len, "%.*s.conflict-%s-%s%s", (int)stem, path, host, stamp, dot ? dot : "");
 	if (strlen(path_base(out)) > MAX_NAME_LEN || strlen(out) > MAX_PATH_LEN) {
 		free(out);
 		return NULL;
@@ -636,9 +645,11 @@ static int changed(const struct item *it, int i)
 		return !!x != !!s;
 	if (x->e.type != s->type)
 		return 1;
+	/* A file's mtime against its own side's record (never the other side's). */
 	if (s->type == 'f')
 		return x->e.size != s->size || memcmp(x->e.hash, s->hash, HASH_LEN) ||
-		       x->e.mode != s->mode;
+		       x->e.mode != s->mode || x->e.mtime_sec != s->mtime_sec ||
+		       x->e.mtime_nsec != s->mtime_nsec;
 	if (s->type == 'l')
 		return strcmp(x->e.target, s->target) != 0;
 	return x->e.mode != s->mode;
@@ -841,113 +852,171 @@ static int safety(struct sync *y)
 
 /* ---- applying ----------------------------------------------------------------- */
 
+/* A path of the pass's work list (binary search: it is in listing order). */
+static int is_work_path(const struct sync *y, const char *path)
+{
+	size_t lo = 0, hi = y->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = path_cmp(y->it[mid].path, path);
+
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* IT's conflict copy name, the Nth try; 0, or -1 (reported, IT skipped). */
+static int pick_name(struct sync *y, struct item *it, unsigned *n)
+{
+	for (;;) {
+		free(it->cname);
+		it->cname = conflict_name(it->path, y->sd[it->to].hostname, &y->start, *n);
+		if (!it->cname || *n > 100) {
+			error("%s: a conflict, but no free name for its conflict copy; left as it is",
+			      it->path);
+			it->act = A_SKIP;
+			y->code = exit_worse(y->code, EXIT_PARTIAL);
+			return -1;
+		}
+		if (!is_work_path(y, it->cname))
+			return 0;
+		(*n)++;
+	}
+}
+
+/*
+ * One round of RENAMEs on the server for the items at IDX; *RETRY gets
+ * those whose new name was taken. Returns 0 or an exit code.
+ */
+static int remote_renames(struct sync *y, size_t *idx, size_t total, size_t *retry,
+			  size_t *nretry)
+{
+	struct chan *c = &y->cn.c;
+	struct buf b = BUF_INIT;
+	size_t sent = 0, got = 0;
+
+	*nretry = 0;
+	chan_send(c, F_PHASE, (const uint8_t[]){ 1 }, 1);
+	for (;;) {
+		const unsigned char *p;
+		size_t n;
+		uint8_t t;
+		int code, r;
+
+		while (sent < total && sent - got < WINDOW) {
+			struct item *it = &y->it[idx[sent]];
+
+			buf_reset(&b);
+			buf_put_u32(&b, (uint32_t)sent + 1);
+			buf_put_str(&b, it->path, strlen(it->path));
+			buf_put_str(&b, it->cname, strlen(it->cname));
+			chan_send(c, F_RENAME, b.data, b.len);
+			if (++sent == total) {
+				chan_send(c, F_RENAME_END, NULL, 0);
+				sent++;
+			}
+		}
+		if (chan_recv(c, &t, &p, &n, 1) < 0) {
+			buf_release(&b);
+			return c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
+		}
+		if (t == F_RENAMED && got < total) {
+			struct rd rd;
+			uint32_t id;
+			uint8_t st;
+			char *reason = NULL;
+
+			rd_init(&rd, p, n);
+			if (rd_u32(&rd, &id) || rd_u8(&rd, &st) ||
+			    rd_cstr(&rd, &reason, 0, MAX_MSG_LEN) || rd_end(&rd) || id != got + 1 ||
+			    st > 2) {
+				free(reason);
+				buf_release(&b);
+				error("protocol error from the server: malformed RENAMED");
+				return EXIT_PROTOCOL;
+			}
+			if (st == 2) {
+				retry[(*nretry)++] = idx[got];
+			} else if (st == 1) {
+				error("%s: %s", y->sd[y->ri].label, reason);
+				y->it[idx[got]].act = A_SKIP;
+				y->code = exit_worse(y->code, EXIT_PARTIAL);
+			}
+			free(reason);
+			got++;
+		} else if (t == F_RENAME_END && got == total && n == 0) {
+			break;
+		} else {
+			r = role_common_frame(t, p, n, &code);
+			if (r <= 0) {
+				if (r == 0)
+					error("protocol error from the server: unexpected %s", frame_name(t));
+				buf_release(&b);
+				return r < 0 ? peer_code(code) : EXIT_PROTOCOL;
+			}
+		}
+	}
+	buf_release(&b);
+	return 0;
+}
+
+/*
+ * Rename each conflict's loser, on its own side, to its conflict copy
+ * name; a name already taken (a conflict on the same path in the same
+ * second) gets the next number.
+ */
 static int renames(struct sync *y)
 {
 	char why[WHYLEN];
-	size_t k;
-	int i;
+	size_t k, total = 0, nretry;
+	size_t *idx = xmalloc(sizeof(size_t) * (y->n + 1));
+	size_t *retry = xmalloc(sizeof(size_t) * (y->n + 1));
+	unsigned *tries = xmalloc(sizeof(unsigned) * (y->n + 1));
+	int code = 0, dry = !!(y->o->flags & OPT_DRY_RUN);
 
-	for (i = 0; i < 2; i++) {
-		size_t sent = 0, got = 0, total = 0;
-		size_t *idx = xmalloc(sizeof(size_t) * (y->n + 1));
-		struct chan *c = &y->cn.c;
-		struct buf b = BUF_INIT;
+	for (k = 0; k < y->n; k++) {
+		struct item *it = &y->it[k];
 
-		for (k = 0; k < y->n; k++) {
-			struct item *it = &y->it[k];
-
-			if (it->act != A_CONFLICT || it->to != i)
-				continue;
-			it->cname = conflict_name(it->path, y->sd[i].hostname, &y->start);
-			if (!it->cname) {
-				error("%s: a conflict, but its conflict copy's name would be too long; "
-				      "left as it is", it->path);
-				it->act = A_SKIP;
-				y->code = exit_worse(y->code, EXIT_PARTIAL);
-				continue;
-			}
-			if (i == y->li) {
-				if (!(y->o->flags & OPT_DRY_RUN) &&
-				    side_rename(&y->sd[i].bn, it->path, it->cname, why, sizeof(why))) {
-					error("%s: %s", y->sd[i].label, why);
-					it->act = A_SKIP;
-					y->code = exit_worse(y->code, EXIT_PARTIAL);
-				}
-				beneath_forget(&y->sd[i].bn);
-				continue;
-			}
+		tries[k] = 1;
+		if (it->act != A_CONFLICT || pick_name(y, it, &tries[k]))
+			continue;
+		if (it->to == y->ri) {
 			idx[total++] = k;
-		}
-		if (i == y->li || total == 0 || (y->o->flags & OPT_DRY_RUN)) {
-			free(idx);
 			continue;
 		}
-		chan_send(c, F_PHASE, (const uint8_t[]){ 1 }, 1);
-		for (;;) {
-			const unsigned char *p;
-			size_t n;
-			uint8_t t;
-			int code, r;
-
-			while (sent < total && sent - got < WINDOW) {
-				struct item *it = &y->it[idx[sent]];
-
-				buf_reset(&b);
-				buf_put_u32(&b, (uint32_t)sent + 1);
-				buf_put_str(&b, it->path, strlen(it->path));
-				buf_put_str(&b, it->cname, strlen(it->cname));
-				chan_send(c, F_RENAME, b.data, b.len);
-				if (++sent == total) {
-					chan_send(c, F_RENAME_END, NULL, 0);
-					sent++;
-				}
-			}
-			if (chan_recv(c, &t, &p, &n, 1) < 0) {
-				free(idx);
-				buf_release(&b);
-				return c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
-			}
-			if (t == F_RENAMED && got < total) {
-				struct rd rd;
-				uint32_t id;
-				uint8_t st;
-				char *reason = NULL;
-
-				rd_init(&rd, p, n);
-				if (rd_u32(&rd, &id) || rd_u8(&rd, &st) ||
-				    rd_cstr(&rd, &reason, 0, MAX_MSG_LEN) || rd_end(&rd) ||
-				    id != got + 1 || st > 1) {
-					free(reason);
-					free(idx);
-					buf_release(&b);
-					error("protocol error from the server: malformed RENAMED");
-					return EXIT_PROTOCOL;
-				}
-				if (st) {
-					error("%s: %s", y->sd[i].label, reason);
-					y->it[idx[got]].act = A_SKIP;
-					y->code = exit_worse(y->code, EXIT_PARTIAL);
-				}
-				free(reason);
-				got++;
-			} else if (t == F_RENAME_END && got == total && n == 0) {
+		while (!dry && side_rename(&y->sd[it->to].bn, it->path, it->cname, why, sizeof(why))) {
+			beneath_forget(&y->sd[it->to].bn);
+			if (errno != EEXIST) {
+				error("%s: %s", y->sd[it->to].label, why);
+				it->act = A_SKIP;
+				y->code = exit_worse(y->code, EXIT_PARTIAL);
 				break;
-			} else {
-				r = role_common_frame(t, p, n, &code);
-				if (r <= 0) {
-					if (r == 0)
-						error("protocol error from the server: unexpected %s",
-						      frame_name(t));
-					free(idx);
-					buf_release(&b);
-					return r < 0 ? peer_code(code) : EXIT_PROTOCOL;
-				}
 			}
+			tries[k]++;
+			if (pick_name(y, it, &tries[k]))
+				break;
 		}
-		free(idx);
-		buf_release(&b);
+		beneath_forget(&y->sd[it->to].bn);
 	}
-	return 0;
+	while (!dry && !code && total) {
+		code = remote_renames(y, idx, total, retry, &nretry);
+		total = 0;
+		for (k = 0; !code && k < nretry; k++) {
+			tries[retry[k]]++;
+			if (!pick_name(y, &y->it[retry[k]], &tries[retry[k]]))
+				idx[total++] = retry[k];
+		}
+	}
+	free(tries);
+	free(retry);
+	free(idx);
+	return code;
 }
 
 static int cmp_plan(const void *a, const void *b)
@@ -1373,6 +1442,7 @@ int client_sync(const struct opts *o, const char *root1, const char *root2)
 		code = busy ? EXIT_LOCKED : EXIT_STATE;
 		goto out;
 	}
+	session_not_for_server(lock);
 	r = o->resync ? 1 : sreader_open(y.state_file, y.sd[0].canon, y.sd[1].canon, &y.old);
 	if (r < 0) {
 		code = EXIT_STATE;

@@ -17,10 +17,10 @@ int client_conflicts(const struct opts *o, const char *root);
 int is_conflict_name(const char *name);
 
 /*
- * PATH's conflict copy name for HOST at T (doc/sync.md), or NULL when it
- * would be too long for a name or a path.
+ * PATH's conflict copy name for HOST at T (doc/sync.md), numbered N when
+ * N > 1, or NULL when it would be too long for a name or a path.
  */
 struct timespec;
-char *conflict_name(const char *path, const char *host, const struct timespec *t);
+char *conflict_name(const char *path, const char *host, const struct timespec *t, unsigned n);
 
 #endif

@@ -178,10 +178,16 @@ int side_rename(struct beneath *b, const char *from, const char *to, char *why, 
 		return -1;
 	}
 	r = renameat2(fdir, fbase, tdir, tbase, RENAME_NOREPLACE);
-	if (r < 0)
-		snprintf(why, whylen, "cannot rename %s to %s: %s", from, to, strerror(errno));
+	if (r < 0) {
+		int e = errno;
+
+		snprintf(why, whylen, "cannot rename %s to %s: %s", from, to, strerror(e));
+		close(fdir);
+		errno = e;
+		return -1;
+	}
 	close(fdir);
-	return r;
+	return 0;
 }
 
 static void put_key(struct buf *b, const struct skey *k, int with_size)
@@ -412,9 +418,11 @@ static int on_renames(struct peer *p)
 			return peer_fail(p, why[0] ? why : "malformed RENAME");
 		}
 		rc = (p->flags & OPT_DRY_RUN) ? 0 : side_rename(&p->bn, from, to, why, sizeof(why));
+		if (rc)
+			rc = errno == EEXIST ? 2 : 1;	/* 2: the name is taken, try another */
 		beneath_forget(&p->bn);
 		buf_put_u32(&b, id);
-		buf_put_u8(&b, rc ? 1 : 0);
+		buf_put_u8(&b, (uint8_t)rc);
 		buf_put_str(&b, rc ? why : "", rc ? strlen(why) : 0);
 		chan_send(p->c, F_RENAMED, b.data, b.len);
 		buf_release(&b);

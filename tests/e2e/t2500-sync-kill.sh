@@ -635,13 +635,11 @@ t 'an uninterrupted first pass: the union, exit 7 for c.txt only' '
 DUR_FIRST_US=$(cat "$W/dur_first_us" 2>/dev/null || echo 1000000)
 echo "# uninterrupted first pass: $(fmt_s "$DUR_FIRST_US")s; $KILL_POINTS_FIRST kill points"
 
-# KNOWN BUG (reported; this test asserts the documented behaviour, doc/sync.md
-# "Lock": held until the process ends, so a kill -9 frees it): the forked
-# server inherits the client's open lock (flock(2) locks belong to the open
-# file, which fork shares), so after a kill -9 of the client the pair stays
-# locked until the orphaned server notices and ends; a server busy hashing a
-# large file keeps the next pass out (exit 8) all that time. The server is
-# stopped here to make that moment last.
+# doc/sync.md "Lock": held until the process ends, so a kill -9 frees it.
+# flock(2) locks belong to the open file, which fork shares: the forked
+# server closes its copy at once (it once kept the pair locked until the
+# orphaned server ended, exit 8 for the next pass all that time). The
+# server is stopped here to make that moment last.
 if [ "$E2E_MODE" = local ]; then
 t 'a kill -9 of the client frees the pair at once, even while its server still runs' '
 	restore_edited

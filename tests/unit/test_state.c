@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "path.h"
 #include "state.h"
 #include "sync.h"
 #include "tap.h"
@@ -165,20 +166,24 @@ START_TEST(conflict_names)
 	struct timespec t = { .tv_sec = 1795600000 };	/* 2026-11-25 09:46:40 UTC */
 	char *n;
 
-	n = conflict_name("dir/report.txt", "laptop", &t);
+	n = conflict_name("dir/report.txt", "laptop", &t, 1);
 	ck_assert_str_eq(n, "dir/report.conflict-laptop-20261125-094640.txt");
 	ck_assert(is_conflict_name("report.conflict-laptop-20261125-094640.txt"));
 	free(n);
-	n = conflict_name("archive.tar.gz", "h", &t);
+	n = conflict_name("archive.tar.gz", "h", &t, 1);
 	ck_assert_str_eq(n, "archive.tar.conflict-h-20261125-094640.gz");
 	free(n);
-	n = conflict_name(".bashrc", "h", &t);
+	n = conflict_name(".bashrc", "h", &t, 1);
 	ck_assert_str_eq(n, ".bashrc.conflict-h-20261125-094640");
 	ck_assert(is_conflict_name(n));
 	free(n);
-	n = conflict_name("Makefile", "my-host.lan", &t);
+	n = conflict_name("Makefile", "my-host.lan", &t, 1);
 	ck_assert_str_eq(n, "Makefile.conflict-my-host.lan-20261125-094640");
 	ck_assert(is_conflict_name(n));
+	free(n);
+	n = conflict_name("dir/report.txt", "laptop", &t, 3);
+	ck_assert_str_eq(n, "dir/report.conflict-laptop-20261125-094640-3.txt");
+	ck_assert(is_conflict_name(path_base(n)));
 	free(n);
 	ck_assert(!is_conflict_name("report.txt"));
 	ck_assert(!is_conflict_name("notes.conflict-about-cats.txt"));
@@ -189,7 +194,7 @@ START_TEST(conflict_names)
 
 		memset(longname, 'x', 250);
 		memcpy(longname + 250, ".txt", 5);
-		ck_assert_ptr_null(conflict_name(longname, "h", &t));
+		ck_assert_ptr_null(conflict_name(longname, "h", &t, 1));
 	}
 }
 END_TEST
