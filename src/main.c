@@ -18,6 +18,7 @@
 #include "opts.h"
 #include "remote.h"
 #include "report.h"
+#include "restore.h"
 #include "rsx.h"
 #include "session.h"
 
@@ -29,6 +30,8 @@ enum {
 
 static const char usage_text[] =
 	"Usage: shelter backup [OPTIONS] SRC DEST\n"
+	"       shelter versions [--json] DEST[/PATH]\n"
+	"       shelter restore [--at=TIME] [--in-place] [-n] [-v] DEST[/PATH] TARGET\n"
 	"       shelter --help | --version\n"
 	"\n"
 	"Make DEST an exact mirror of the directory SRC; what a pass replaces or\n"
@@ -52,6 +55,18 @@ static const char usage_text[] =
 	"                           0 = never)\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n"
+	"\n"
+	"Versions options (list what DEST holds of PATH: kept and current versions):\n"
+	"      --json               one JSON array instead of one line per version\n"
+	"\n"
+	"Restore options (write PATH as it was into TARGET, which stands for DEST):\n"
+	"      --at=TIME            as it was at TIME: 2026-11-25, 2026-11-25T14:00:00\n"
+	"                           (local time; add Z for UTC), @SECONDS, or an age:\n"
+	"                           30m, 12h, 3d, 2w (default: the mirror as it is)\n"
+	"      --in-place           restore over a TARGET that is not empty (the original\n"
+	"                           SRC); what it replaces is kept in TARGET/.shelter/\n"
+	"  -n, --dry-run            list what would be restored, change nothing\n"
+	"  -v, --verbose            list each path restored\n"
 	"\n"
 	"Server options (for a command=\"...\" line in authorized_keys; see shelter(1)):\n"
 	"      --server             speak the protocol on stdin/stdout\n"
@@ -149,6 +164,11 @@ int main(int argc, const char **argv)
 	};
 	poptContext pc;
 
+	/* The commands that read a DEST back have options of their own. */
+	if (argc > 1 && !strcmp(argv[1], "versions"))
+		return versions_main(argc - 1, argv + 1, usage_text);
+	if (argc > 1 && !strcmp(argv[1], "restore"))
+		return restore_main(argc - 1, argv + 1, usage_text);
 	memset(&o, 0, sizeof(o));
 	memset(&so, 0, sizeof(so));
 	o.excludes = exclude_new();
@@ -258,7 +278,8 @@ int main(int argc, const char **argv)
 		return EXIT_USAGE;
 	}
 	if (strcmp(rest[0], "backup")) {
-		rc = usage_error("unknown command '%s' (this release has: backup)", rest[0]);
+		rc = usage_error("unknown command '%s' (this release has: backup, versions, restore; "
+				 "options of versions and restore go after the command)", rest[0]);
 	} else if (nrest != 3) {
 		rc = usage_error("%s", "backup needs exactly two paths: SRC DEST");
 	} else if (is_remote(rest[1]) && is_remote(rest[2])) {
