@@ -101,8 +101,19 @@ int hist_split(const char *arg, char **dest, char **path)
 				;
 		}
 		if (!*dest) {
-			*dest = xstrdup(s);
-			*path = xstrdup("");
+			struct stat st;
+			char *slash = strrchr(s, '/');
+
+			if (stat(s, &st) == 0 && S_ISDIR(st.st_mode)) {
+				*dest = xstrdup(s);
+				*path = xstrdup("");
+			} else if (slash && slash[1]) {
+				*dest = slash == s ? xstrdup("/") : xstrndup(s, (size_t)(slash - s));
+				*path = xstrdup(slash + 1);
+			} else {
+				*dest = xstrdup(".");
+				*path = xstrdup(s);
+			}
 		}
 	}
 	free(s);
@@ -405,6 +416,35 @@ static int within(const char *path, const char *p2)
 	return !*path || path_is_within(path, p2);
 }
 
+/* P2 is a directory above PATH. */
+static int above(const char *path, const char *p2)
+{
+	return *path && strcmp(path, p2) && path_is_within(p2, path);
+}
+
+/* A pass folder's name, YYYYMMDDTHHMMSS.NNNNNNNNNZ, as a time; -1 if it is not one. */
+static int pass_time(const char *pass, struct timespec *ts)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, ns;
+	const char *p = pass;
+
+	if (strlen(pass) != 26 || digits(&p, 4, &y) || digits(&p, 2, &mo) || digits(&p, 2, &d) ||
+	    *p++ != 'T' || digits(&p, 2, &h) || digits(&p, 2, &mi) || digits(&p, 2, &sec) ||
+	    *p++ != '.' || digits(&p, 9, &ns) || strcmp(p, "Z"))
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	ts->tv_sec = timegm(&tm);
+	ts->tv_nsec = ns;
+	return 0;
+}
+
 /* The inode's owner and birth time (statx), for V. */
 static void inode_facts(struct hversion *v, int dirfd, const char *name, const struct stat *st)
 {
@@ -519,8 +559,11 @@ static int parse_record(char *line, struct hversion *v)
 }
 
 /* Read one pass folder's index; the records at or below PATH go into L. */
-static void load_pass(struct hlist *l, int hist_fd, const char *pass, const char *path)
+static void load_pass(struct hlist *l, int hist_fd, const char *pass, const char *path, int flags)
 {
+	struct timespec started;
+	int have_start = pass_time(pass, &started) == 0;
+
 	int pass_fd = open_dir_at(hist_fd, pass), fd, tree_fd;
 	struct beneath bn;
 	FILE *f;
@@ -578,7 +621,7 @@ static void load_pass(struct hlist *l, int hist_fd, const char *pass, const char
 			l->problems++;
 			goto drop;
 		}
-		if (!within(path, v->path))
+		if (!within(path, v->path) && !((flags & HIST_ANCESTORS) && above(path, v->path)))
 			goto drop;
 		v->pass = xstrdup(pass);
 		dfd = tree_fd >= 0 ? beneath_parent(&bn, v->path, &base) : -1;
@@ -593,9 +636,22 @@ static void load_pass(struct hlist *l, int hist_fd, const char *pass, const char
 				goto drop;
 			}
 			inode_facts(v, dfd, base, &st);
-			/* A kept directory may be one history made for what it holds. */
-			if (t == 'd')
-				v->has_birth = 0;
+			/*
+			 * A directory in tree/ is the mirror's own, renamed there whole, or
+			 * one that history made for what it holds, during this pass: only a
+			 * birth well before the pass started tells the first kind.
+			 */
+			if (t == 'd' && v->has_birth) {
+				struct timespec lim = started;
+
+				lim.tv_nsec -= 10000000;	/* 10 ms: coarse inode clocks */
+				if (lim.tv_nsec < 0) {
+					lim.tv_nsec += 1000000000;
+					lim.tv_sec--;
+				}
+				if (!have_start || ts_cmp(&v->birth, &lim) >= 0)
+					v->has_birth = 0;
+			}
 		} else if (v->type != 'd') {
 			/* The move did not happen (doc/history.md): the mirror still has it. */
 			goto drop;
@@ -624,7 +680,7 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void load_history(struct hlist *l, int dest_fd, const char *path)
+static void load_history(struct hlist *l, int dest_fd, const char *path, int flags)
 {
 	int sh = open_dir_at(dest_fd, ".shelter"), hist = -1;
 	char **names = NULL;
@@ -663,7 +719,7 @@ static void load_history(struct hlist *l, int dest_fd, const char *path)
 	}
 	qsort(names, n, sizeof(*names), cmp_names);
 	for (i = 0; i < n; i++) {
-		load_pass(l, dirfd(d), names[i], path);
+		load_pass(l, dirfd(d), names[i], path, flags);
 		free(names[i]);
 	}
 	free(names);
@@ -712,8 +768,9 @@ static void add_current(struct hlist *l, int dirfd, const char *name, const char
 	}
 }
 
-static void load_mirror(struct hlist *l, int dest_fd, const char *path, int hash_current)
+static void load_mirror(struct hlist *l, int dest_fd, const char *path, int flags)
 {
+	int hash_current = flags & HIST_HASH_CURRENT;
 	struct beneath bn;
 	struct scan *sc;
 	struct entry e;
@@ -722,6 +779,19 @@ static void load_mirror(struct hlist *l, int dest_fd, const char *path, int hash
 	int fd, top;
 
 	beneath_init(&bn, dest_fd);
+	if (*path && (flags & HIST_ANCESTORS)) {
+		char *dir = xstrdup(path);
+		size_t k;
+
+		while ((k = path_parent_len(dir, strlen(dir))) > 0) {
+			dir[k] = '\0';
+			fd = beneath_parent(&bn, dir, &base);
+			if (fd >= 0 && fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISDIR(st.st_mode))
+				add_current(l, fd, base, dir, &st, NULL, 0);
+		}
+		free(dir);
+	}
 	if (*path) {
 		fd = beneath_parent(&bn, path, &base);
 		if (fd < 0 || fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -775,20 +845,21 @@ static int cmp_versions(const void *pa, const void *pb)
 	return strcmp(a->pass ? a->pass : "", b->pass ? b->pass : "");
 }
 
-int hist_load(struct hlist *l, int dest_fd, const char *path, int hash_current)
+int hist_load(struct hlist *l, int dest_fd, const char *path, int flags)
 {
 	size_t i;
 
 	memset(l, 0, sizeof(*l));
-	load_history(l, dest_fd, path);
-	load_mirror(l, dest_fd, path, hash_current);
+	load_history(l, dest_fd, path, flags);
+	load_mirror(l, dest_fd, path, flags);
 	/* A kept inode born after it was kept: DEST is a copy; births mean nothing. */
 	for (i = 0; i < l->n; i++) {
 		struct hversion *v = &l->v[i];
 		struct timespec late = v->kept_at;
 
 		late.tv_sec += 1;
-		if (v->event != HV_CURRENT && v->has_birth && ts_cmp(&v->birth, &late) > 0)
+		if (v->event != HV_CURRENT && v->type != 'd' && v->has_birth &&
+		    ts_cmp(&v->birth, &late) > 0)
 			break;
 	}
 	if (i < l->n) {
@@ -802,17 +873,24 @@ int hist_load(struct hlist *l, int dest_fd, const char *path, int hash_current)
 	return 0;
 }
 
-const struct hversion *hist_at(const struct hversion *v, size_t n, const struct timespec *t)
+const struct hversion *hist_candidate(const struct hversion *v, size_t n,
+				      const struct timespec *t)
 {
-	const struct hversion *live = NULL;
 	size_t i;
 
-	for (i = 0; i < n && !live; i++)
+	for (i = 0; i < n; i++)
 		if (v[i].event != HV_CURRENT && ts_cmp(&v[i].kept_at, t) > 0)
-			live = &v[i];
-	if (!live && n && v[n - 1].event == HV_CURRENT)
-		live = &v[n - 1];
+			return &v[i];
+	return n && v[n - 1].event == HV_CURRENT ? &v[n - 1] : NULL;
+}
+
+const struct hversion *hist_at(const struct hversion *v, size_t n, const struct timespec *t)
+{
+	const struct hversion *live = hist_candidate(v, n, t);
+
 	if (live && live->has_birth && ts_cmp(&live->birth, t) > 0)
 		return NULL;	/* born after T */
+	if (live && live->type == 'd' && live->event != HV_CURRENT && !live->has_birth)
+		return NULL;	/* unknown: it exists at T if something in it does */
 	return live;
 }

@@ -53,18 +53,30 @@ struct hlist {
  */
 int hist_split(const char *arg, char **dest, char **path);
 
+#define HIST_HASH_CURRENT 0x1	/* hash the mirror's files too */
+#define HIST_ANCESTORS 0x2	/* also the directories above PATH (for their metadata) */
+
 /*
  * Fill L with every version of the paths at or below PATH ("" = all) in
  * the DEST open as DEST_FD, sorted by path (listing order), then kept
- * versions by kept_at, then the current one. HASH_CURRENT: also hash the
- * mirror's files. Problems with the history are warned about and counted
- * in L->problems. Returns 0 (L may be empty).
+ * versions by kept_at, then the current one; FLAGS are HIST_*. Problems
+ * with the history are warned about and counted in L->problems. Returns 0
+ * (L may be empty).
  */
-int hist_load(struct hlist *l, int dest_fd, const char *path, int hash_current);
+int hist_load(struct hlist *l, int dest_fd, const char *path, int flags);
+
+/*
+ * Of the N versions V[0..N) of one path, the one that would be live at T
+ * by the index alone: the kept one with the smallest kept_at after T, else
+ * the current one; NULL if neither. Birth times are not looked at.
+ */
+const struct hversion *hist_candidate(const struct hversion *v, size_t n,
+				      const struct timespec *t);
 
 /*
  * Of the N versions V[0..N) of one path (in hist_load's order), the one
- * live at T, or NULL when the path did not exist at T (doc/history.md).
+ * live at T, or NULL when the path did not exist at T (or, for a kept
+ * directory of unknown birth, when that cannot be told; doc/history.md).
  */
 const struct hversion *hist_at(const struct hversion *v, size_t n, const struct timespec *t);
 

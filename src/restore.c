@@ -178,6 +178,8 @@ static void make_plan(struct plan *p, const struct hlist *l, const char *path,
 
 		for (j = i; j < l->n && !strcmp(l->v[j].path, l->v[i].path); j++)
 			;
+		if (*path && strcmp(path, l->v[i].path) && !path_is_within(path, l->v[i].path))
+			continue;	/* a directory above PATH: only its metadata is wanted */
 		if (!t)
 			v = l->v[j - 1].event == HV_CURRENT ? &l->v[j - 1] : NULL;
 		else
@@ -231,7 +233,7 @@ static void make_plan(struct plan *p, const struct hlist *l, const char *path,
 		/* Its metadata: the version live at T, else the latest there is. */
 		m = versions_of(l, it->path, &first);
 		if (m) {
-			const struct hversion *v = t ? hist_at(&l->v[first], m, t) : NULL;
+			const struct hversion *v = t ? hist_candidate(&l->v[first], m, t) : NULL;
 
 			if (!v || v->type != 'd')
 				v = &l->v[first + m - 1];
@@ -821,7 +823,7 @@ int restore_main(int argc, const char **argv, const char *usage)
 	rc = check_target(rest[1], dest, in_place, &missing);
 	if (rc)
 		goto out;
-	hist_load(&l, r.dest_fd, path, 0);
+	hist_load(&l, r.dest_fd, path, HIST_ANCESTORS);
 	if (l.problems)
 		partial(&r);
 	make_plan(&p, &l, path, t);

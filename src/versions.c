@@ -136,7 +136,7 @@ int versions_main(int argc, const char **argv, const char *usage)
 		rc = EXIT_ROOTS;
 		goto out;
 	}
-	hist_load(&l, fd, path, 1);
+	hist_load(&l, fd, path, HIST_HASH_CURRENT);
 	for (i = 0; i < l.n; i++) {
 		if (json)
 			print_json(&l.v[i], i == 0);
