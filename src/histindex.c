@@ -104,7 +104,8 @@ int hist_split(const char *arg, char **dest, char **path)
 			struct stat st;
 			char *slash = strrchr(s, '/');
 
-			if (stat(s, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (lstat(s, &st) < 0 || S_ISDIR(st.st_mode) ||
+			    (stat(s, &st) == 0 && S_ISDIR(st.st_mode))) {
 				*dest = xstrdup(s);
 				*path = xstrdup("");
 			} else if (slash && slash[1]) {
