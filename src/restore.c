@@ -368,10 +368,21 @@ static int target_parent(struct restore *r, const char *path, const char **base)
 static int install(struct restore *r, int dirfd, const char *tmp, const char *path,
 		   const char *base, const struct stat *exists)
 {
-	if (exists && keep_aside(r, dirfd, base, path, exists, HIST_CHANGED))
-		goto fail;
-	if (exists && S_ISDIR(exists->st_mode) && (dirfd = target_parent(r, path, &base)) < 0)
-		goto fail;
+	if (exists) {
+		int kept = keep_aside(r, dirfd, base, path, exists, HIST_CHANGED);
+
+		/* Moving a directory dropped the cached fd: resolve DIRFD again. */
+		if (S_ISDIR(exists->st_mode)) {
+			dirfd = target_parent(r, path, &base);
+			if (dirfd < 0) {
+				set_tmp(-1, NULL);
+				return -1;
+			}
+			set_tmp(dirfd, tmp);
+		}
+		if (kept)
+			goto fail;
+	}
 	if (renameat(dirfd, tmp, dirfd, base) < 0) {
 		error("%s: cannot rename into place in TARGET: %s", path, strerror(errno));
 		partial(r);
@@ -605,7 +616,8 @@ static void restore_item(struct restore *r, const struct item *it)
 	if (r->target_fd >= 0) {
 		dirfd = beneath_parent(&r->tb, it->path, &base);
 		if (dirfd < 0) {
-			if (!r->dry || errno != ENOENT) {
+			/* In a dry run, what is in the way would have been replaced. */
+			if (!r->dry) {
 				error("%s: cannot open its directory in TARGET: %s (a symlink or a file "
 				      "is in the way; restore with --in-place keeps it aside)",
 				      it->path, strerror(errno));

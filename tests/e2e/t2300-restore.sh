@@ -216,7 +216,11 @@ t 'a damaged kept copy: error naming the path, nothing under its final name' '
 
 t 'a symlink planted in TARGET is kept aside, never followed' '
 	mkdir outside tgt && ln -s ../outside tgt/d && printf x >tgt/x &&
+	mkdir -p tgt/a/in && printf y >tgt/a/in/y &&
+	sh_run 0 restore -n --at "$T1" --in-place "$D" tgt &&
+	printf "%s\n" a b d/ d/c d/e/ d/e/f "l -> a" >want && diff -u want out &&
 	sh_run 0 restore --at "$T1" --in-place "$D" tgt &&
+	cmp "$DAY1/a" tgt/a && expect_eq y "$(cat tgt/.shelter/history/*/tree/a/in/y)" "a directory in the way is kept" &&
 	expect_eq "" "$(ls -A outside)" "nothing written outside TARGET" &&
 	[ -d tgt/d ] && [ ! -L tgt/d ] && same_tree "$DAY1/d" tgt/d &&
 	expect_eq ../outside "$(readlink tgt/.shelter/history/*/tree/d)" "the symlink is kept" &&
