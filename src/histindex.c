@@ -718,7 +718,8 @@ static void load_history(struct hlist *l, int dest_fd, const char *path, int fla
 		}
 		names[n++] = xstrdup(de->d_name);
 	}
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (i = 0; i < n; i++) {
 		load_pass(l, dirfd(d), names[i], path, flags);
 		free(names[i]);
@@ -870,7 +871,8 @@ int hist_load(struct hlist *l, int dest_fd, const char *path, int flags)
 		for (i = 0; i < l->n; i++)
 			l->v[i].has_birth = 0;
 	}
-	qsort(l->v, l->n, sizeof(*l->v), cmp_versions);
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_versions);
 	return 0;
 }
 

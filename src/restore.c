@@ -206,7 +206,8 @@ static void make_plan(struct plan *p, const struct hlist *l, const char *path,
 		}
 		free(dir);
 	}
-	qsort(p->it, p->n, sizeof(*p->it), cmp_items);
+	if (p->n)
+		qsort(p->it, p->n, sizeof(*p->it), cmp_items);
 	/* The made-up ones twice over (two files in one new directory): once. */
 	for (i = j = 0; i < p->n; i++) {
 		if (j && !strcmp(p->it[i].path, p->it[j - 1].path)) {
