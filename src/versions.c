@@ -132,7 +132,7 @@ int versions_main(int argc, const char **argv, const char *usage)
 	}
 	fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		rc = error("DEST %s: %s", dest, strerror(errno));
+		error("DEST %s: %s", dest, strerror(errno));
 		rc = EXIT_ROOTS;
 		goto out;
 	}

@@ -3,7 +3,7 @@
 # real backup passes filled over three "days": the trees as they were at
 # each time, one file, one directory, in place with what is replaced kept,
 # -n, --at before the first backup, a damaged kept copy, a symlink planted
-# in TARGET, bad --at values, JSON output.
+# in TARGET, bad --at values, JSON output, DEST/./PATH, a copied DEST.
 #
 # The times between passes are read from the real clock (date) and from
 # the pass folders that `versions --json` names; the versions a pass keeps
@@ -252,6 +252,29 @@ t 'missing DEST, DEST without history, TARGET inside DEST' '
 	sh_run 3 versions dst/none && grep -q "DEST dst/none: No such file or directory" err &&
 	sh_run 3 restore dst dst/inside && grep -q "one is inside the other" err && [ ! -e dst/inside ] &&
 	sh_run 0 restore dst r && same_tree src r
+'
+
+t 'DEST/./PATH when the mirror holds another backup'"'"'s .shelter' '
+	mkdir -p src/sub/.shelter/history && printf one >src/sub/f &&
+	sh_run 0 backup src dst &&
+	printf two >src/sub/f &&
+	sh_run 0 backup src dst &&
+	sh_run 0 versions dst/sub/f &&
+	expect_eq current "$(awk "{ print \$2 }" out)" "dst/sub is taken for DEST: only the current f" &&
+	sh_run 0 versions dst/./sub/f &&
+	expect_eq "changed current" "$(awk "{ printf \"%s \", \$2 }" out | sed "s/ \$//")" "dst/./sub/f" &&
+	sh_run 3 restore --at 1w dst/./sub/f r &&
+	sh_run 0 versions --json dst/./sub/f &&
+	p=$(sed -n "s/.*\"pass\": \"\([0-9T.Z]*\)\".*/\1/p" out) &&
+	sh_run 0 restore --at "$(pass_iso "$p")" dst/./sub/f r && expect_eq one "$(cat r/sub/f)"
+'
+
+t 'a copied DEST: birth times are not trusted, with a warning (the known limit)' '
+	cp -a "$D" copy &&
+	sh_run 0 restore --at "$T1" copy r &&
+	grep -q "warning: .*DEST was copied" err &&
+	cmp "$DAY3/n" r/n &&
+	rm r/n && same_tree "$DAY1" r
 '
 
 t 'odd names: escaped in text, surrogate-escaped in JSON, restored byte for byte' '
