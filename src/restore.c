@@ -164,9 +164,9 @@ static size_t versions_of(const struct hlist *l, const char *path, size_t *first
 }
 
 /*
- * Which version of each path at or below PATH to write (ALL: the current
- * ones, else those live at T), plus the directories above them that no
- * version covers.
+ * Which version of each path at or below PATH to write (T NULL: the
+ * current ones, else those live at T), plus the directories above them
+ * that no version covers (made up, with the metadata the history has).
  */
 static void make_plan(struct plan *p, const struct hlist *l, const char *path,
 		      const struct timespec *t)
