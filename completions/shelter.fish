@@ -10,6 +10,8 @@ complete -c shelter -f
 complete -c shelter -n __fish_use_subcommand -a backup -d 'One-way pass: DEST mirrors SRC, history kept in DEST'
 complete -c shelter -n __fish_use_subcommand -a sync -d 'Two-way pass: changes on either side go to the other, conflicts kept'
 complete -c shelter -n __fish_use_subcommand -a conflicts -d 'List the conflict copies under a local ROOT'
+complete -c shelter -n __fish_use_subcommand -a versions -d 'List the versions DEST keeps of a file or a tree'
+complete -c shelter -n __fish_use_subcommand -a restore -d 'Write a file or a tree as it was at a time into TARGET'
 complete -c shelter -n __fish_use_subcommand -s h -l help -d 'Print help and exit'
 complete -c shelter -n __fish_use_subcommand -s V -l version -d 'Print version (and librsync/xxhash versions) and exit'
 complete -c shelter -n __fish_use_subcommand -l server -d 'The other end of a pass (protocol on stdin/stdout)'
@@ -67,3 +69,18 @@ function __shelter_backup_wants_dir
     test $n -lt 2
 end
 complete -c shelter -n "$backup; and __shelter_backup_wants_dir" -a '(__fish_complete_directories (commandline -ct))'
+
+# shelter versions [--json] DEST[/PATH]
+set -l versions '__fish_seen_subcommand_from versions'
+complete -c shelter -n $versions -l json -d 'One JSON array of versions instead of one line each'
+complete -c shelter -n $versions -s h -l help -d 'Print help and exit'
+complete -c shelter -n $versions -F
+
+# shelter restore [--at TIME] [--in-place] [-n] [-v] DEST[/PATH] TARGET
+set -l restore '__fish_seen_subcommand_from restore'
+complete -c shelter -n $restore -l at -x -a '1h 12h 1d 3d 1w' -d 'Restore as it was at TIME (2026-11-25, 2026-11-25T14:00:00Z, @SECONDS, 3d)'
+complete -c shelter -n $restore -l in-place -d 'Restore over a TARGET that is not empty; what it replaces is kept'
+complete -c shelter -n $restore -s n -l dry-run -d 'List what would be restored, change nothing'
+complete -c shelter -n $restore -s v -l verbose -d 'List each path restored'
+complete -c shelter -n $restore -s h -l help -d 'Print help and exit'
+complete -c shelter -n $restore -F

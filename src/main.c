@@ -18,6 +18,7 @@
 #include "opts.h"
 #include "remote.h"
 #include "report.h"
+#include "restore.h"
 #include "rsx.h"
 #include "session.h"
 #include "sync.h"
@@ -32,6 +33,8 @@ static const char usage_text[] =
 	"Usage: shelter backup [OPTIONS] SRC DEST\n"
 	"       shelter sync [OPTIONS] ROOT1 ROOT2\n"
 	"       shelter conflicts [OPTIONS] ROOT\n"
+	"       shelter versions [--json] DEST[/PATH]\n"
+	"       shelter restore [--at=TIME] [--in-place] [-n] [-v] DEST[/PATH] TARGET\n"
 	"       shelter --help | --version\n"
 	"\n"
 	"backup makes DEST an exact mirror of the directory SRC; what a pass\n"
@@ -69,6 +72,18 @@ static const char usage_text[] =
 	"\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n"
+	"\n"
+	"Versions options (list what DEST holds of PATH: kept and current versions):\n"
+	"      --json               one JSON array instead of one line per version\n"
+	"\n"
+	"Restore options (write PATH as it was into TARGET, which stands for DEST):\n"
+	"      --at=TIME            as it was at TIME: 2026-11-25, 2026-11-25T14:00:00\n"
+	"                           (local time; add Z for UTC), @SECONDS, or an age:\n"
+	"                           30m, 12h, 3d, 2w (default: the mirror as it is)\n"
+	"      --in-place           restore over a TARGET that is not empty (the original\n"
+	"                           SRC); what it replaces is kept in TARGET/.shelter/\n"
+	"  -n, --dry-run            list what would be restored, change nothing\n"
+	"  -v, --verbose            list each path restored\n"
 	"\n"
 	"Server options (for a command=\"...\" line in authorized_keys; see shelter(1)):\n"
 	"      --server             speak the protocol on stdin/stdout\n"
@@ -190,6 +205,11 @@ int main(int argc, const char **argv)
 	};
 	poptContext pc;
 
+	/* The commands that read a DEST back have options of their own. */
+	if (argc > 1 && !strcmp(argv[1], "versions"))
+		return versions_main(argc - 1, argv + 1, usage_text);
+	if (argc > 1 && !strcmp(argv[1], "restore"))
+		return restore_main(argc - 1, argv + 1, usage_text);
 	memset(&o, 0, sizeof(o));
 	memset(&so, 0, sizeof(so));
 	o.excludes = exclude_new();
@@ -357,8 +377,9 @@ int main(int argc, const char **argv)
 		else
 			rc = client_conflicts(&o, rest[1]);
 	} else {
-		rc = usage_error("unknown command '%s' (this release has: backup, sync, conflicts)",
-				 rest[0]);
+		rc = usage_error("unknown command '%s' (this release has: backup, sync, conflicts, "
+				 "versions, restore; options of versions and restore go after the "
+				 "command)", rest[0]);
 	}
 	poptFreeContext(pc);
 	opts_release(&o);
