@@ -612,8 +612,7 @@ static int in_plan(struct receiver *r, const struct entry *s)
 	while (r->plan_at < pl->n && path_cmp(pl->v[r->plan_at].path, s->path) < 0)
 		r->plan_at++;
 	if (r->plan_at == pl->n || strcmp(pl->v[r->plan_at].path, s->path) ||
-	    pl->v[r->plan_at].op != op ||
-	    (op == PLAN_DELETE && pl->v[r->plan_at].type != s->type))
+	    pl->v[r->plan_at].op != op || pl->v[r->plan_at].type != s->type)
 		return 0;
 	r->plan_at++;
 	return 1;

@@ -479,6 +479,12 @@ static int list_plan(struct sender *s)
 				s->code = exit_worse(s->code, EXIT_PARTIAL);
 			continue;
 		}
+		if (e.type != it->type) {
+			/* Decided for another kind of thing: the next pass decides anew. */
+			warning("%s changed type during the pass; left for the next pass", it->path);
+			entry_release(&e);
+			continue;
+		}
 		if (it->op == PLAN_META)
 			e.flags = ENTRY_META;
 		ret = send_entry(s, &b, &e, 0);
