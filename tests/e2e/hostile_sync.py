@@ -3,6 +3,7 @@
 
     hostile_sync.py [checks] CASE ROOT [ARG...]
     hostile_sync.py --serve [--log FILE] [--no-data TEXT] CASE [ARG...] HOST CMD --server
+    hostile_sync.py --batch DIR [--root ROOT] LINE...
 
 The frame builders, the Peer (pipes to `$SHELTER --server`, or our own
 stdin/stdout in serve mode) and the checks come from hostile.py; this file
@@ -23,6 +24,10 @@ ROOT1 host:/root`. It plays an honest server over a virtual tree (given by
 the case) and lies where the case says. The transcript goes to the --log
 file, with "FAIL:" lines when one of its own checks failed.
 
+--batch runs many client-mode cases in one interpreter (each LINE is the
+first form's arguments as shell words, ROOT put in after CASE), checking
+after each that nothing below DIR changed; see batch().
+
 Python 3 standard library only.
 """
 
@@ -35,8 +40,8 @@ sys.dont_write_bytecode = True		# no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hostile  # noqa: E402
 from hostile import (u8, u32, u64, i64, s, dec_str, xxh128, entry, end_list, req,  # noqa: E402
-                     file_ok, file_end, done, HELLO, READY, ERROR, MSG, ENTRY, END_LIST, REQ,
-                     SIG, SIG_END, PLAN, FILE, DATA, FILE_END, DONE)
+                     file_ok, file_end, done, ENTRY, END_LIST, REQ, PLAN, FILE, DATA, FILE_END,
+                     DONE)
 
 SENTRY, HASHREQ, HASH_END, HASH, PHASE = 12, 13, 14, 15, 16
 RENAME, RENAME_END, RENAMED = 17, 18, 19
@@ -727,14 +732,11 @@ def listing(peer, args):
 @serve_case
 def listing_count(peer, args):
     """An honest listing with END_LIST counting ARGS[0]."""
-    srv = Server(peer, base_tree())
-    es = srv.tree.sentries()
-    return BadListing(peer, es, count=int(args[0]))
+    return BadListing(peer, base_tree().sentries(), count=int(args[0]))
 
 
 class BadHash(Server):
-    """The HASH for new.txt (the one file the client hashes on the server alone... or
-    any) is replaced by BAD(rid, honest payload)."""
+    """Every HASH is replaced by BAD(rid, the honest payload)."""
 
     def __init__(self, peer, bad):
         Server.__init__(self, peer, base_tree())
@@ -893,6 +895,21 @@ class MetaSwap(Phase3):
 def meta_swap(peer, args):
     """ARGS: PATH TYPE [TARGET]."""
     return MetaSwap(peer, args[0], args[1], args[2] if len(args) > 2 else None)
+
+
+class MetaThenDelete(MetaSwap):
+    """As MetaSwap for keep, answered honestly (metadata only), then an ENTRY
+    deleting zzz, which the client holds and did not plan to delete."""
+
+    def __init__(self, peer):
+        MetaSwap.__init__(self, peer, "keep", "f", None)
+        self.make = lambda srv: [entry("keep", "f", mode=0o600, size=len(KEEP), flags=F_META),
+                                 entry("zzz", "f", flags=F_DELETE)]
+
+
+@serve_case
+def meta_then_delete(peer, args):
+    return MetaThenDelete(peer)
 
 
 class Phase2Req(Server):
