@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "bounds.h"
+#include "buf.h"
 #include "exclude.h"
 #include "log.h"
 
@@ -495,4 +496,21 @@ void exclude_free(struct exclude *ex)
 	}
 	free(ex->rules);
 	free(ex);
+}
+
+int exclude_hides(const struct exclude *ex, const char *path)
+{
+	const char *slash;
+
+	if (!ex)
+		return 0;
+	for (slash = strchr(path, '/'); slash; slash = strchr(slash + 1, '/')) {
+		char *dir = xstrndup(path, (size_t)(slash - path));
+		int hit = exclude_match(ex, dir, 1);
+
+		free(dir);
+		if (hit)
+			return 1;
+	}
+	return exclude_match(ex, path, 0) || exclude_match(ex, path, 1);
 }

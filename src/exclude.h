@@ -46,6 +46,12 @@ size_t exclude_count(const struct exclude *ex);
 const char *exclude_pattern(const struct exclude *ex, size_t i);
 
 /* Frees the list and its patterns; NULL is fine. */
+/*
+ * 1 if a listing could never hold PATH: it, or a directory above it, is
+ * excluded (PATH itself taken as a file and as a directory). EX may be NULL.
+ */
+int exclude_hides(const struct exclude *ex, const char *path);
+
 void exclude_free(struct exclude *ex);
 
 #endif

@@ -55,21 +55,9 @@ static int proto_fail(struct sender *s, const char *what)
  */
 static int never_listed(const struct sender *s, const char *path)
 {
-	const char *slash;
-
 	if (!strncmp(path, ".shelter", 8) && (path[8] == '\0' || path[8] == '/'))
 		return 1;
-	if (!s->a->ex)
-		return 0;
-	for (slash = strchr(path, '/'); slash; slash = strchr(slash + 1, '/')) {
-		char *dir = xstrndup(path, (size_t)(slash - path));
-		int hit = exclude_match(s->a->ex, dir, 1);
-
-		free(dir);
-		if (hit)
-			return 1;
-	}
-	return exclude_match(s->a->ex, path, 0);
+	return exclude_hides(s->a->ex, path);
 }
 
 static void flush_data(struct sender *s)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "exclude.h"
 #include "exitcode.h"
 #include "hash.h"
 #include "log.h"
@@ -190,88 +191,6 @@ int side_rename(struct beneath *b, const char *from, const char *to, char *why, 
 	return 0;
 }
 
-static void put_key(struct buf *b, const struct skey *k, int with_size)
-{
-	if (with_size)
-		buf_put_u64(b, k->size);
-	buf_put_i64(b, k->mtime_sec);
-	buf_put_u32(b, k->mtime_nsec);
-	buf_put_u64(b, k->ino);
-	buf_put_i64(b, k->ctime_sec);
-	buf_put_u32(b, k->ctime_nsec);
-}
-
-static int get_key(struct rd *r, struct skey *k, int with_size)
-{
-	if (with_size)
-		rd_u64(r, &k->size);
-	rd_i64(r, &k->mtime_sec);
-	rd_u32(r, &k->mtime_nsec);
-	rd_u64(r, &k->ino);
-	rd_i64(r, &k->ctime_sec);
-	return rd_u32(r, &k->ctime_nsec) || k->mtime_nsec >= 1000000000u ||
-	       k->ctime_nsec >= 1000000000u;
-}
-
-void hashed_encode(struct buf *b, uint32_t id, const struct hashed *h)
-{
-	buf_put_u32(b, id);
-	buf_put_u8(b, h->status);
-	buf_put_u8(b, (uint8_t)h->type);
-	buf_put_u32(b, h->mode);
-	buf_put(b, h->hash, HASH_LEN);
-	put_key(b, &h->key, 1);
-}
-
-int hashed_decode(const unsigned char *p, size_t n, uint32_t *id, struct hashed *h)
-{
-	struct rd r;
-	uint8_t type;
-
-	memset(h, 0, sizeof(*h));
-	rd_init(&r, p, n);
-	rd_u32(&r, id);
-	rd_u8(&r, &h->status);
-	rd_u8(&r, &type);
-	rd_u32(&r, &h->mode);
-	rd_bytes(&r, h->hash, HASH_LEN);
-	if (get_key(&r, &h->key, 1) || rd_end(&r) || h->status > HASH_STATUS_UNREADABLE ||
-	    h->mode > 07777 || (type && !strchr("fdls", type)) ||
-	    (type == 0) != (h->status == HASH_STATUS_MISSING))
-		return -1;
-	h->type = (char)type;
-	return 0;
-}
-
-#define SKEY_LEN 20
-
-void sentry_encode(struct buf *b, const struct entry *e, const struct skey *k)
-{
-	entry_encode(b, e, 0);
-	put_key(b, k, 0);
-	(void)SKEY_LEN;
-}
-
-int sentry_decode(const unsigned char *p, size_t n, struct entry *e, struct skey *k,
-		  char *why, size_t whylen)
-{
-	const size_t klen = 8 + 4 + 8 + 8 + 4;
-	struct rd r;
-
-	memset(k, 0, sizeof(*k));
-	if (n < klen)
-		return snprintf(why, whylen, "SENTRY too short"), -1;
-	if (entry_decode(p, n - klen, e, 0, why, whylen))
-		return -1;
-	rd_init(&r, p + n - klen, klen);
-	if (get_key(&r, k, 0) || rd_end(&r)) {
-		entry_release(e);
-		return snprintf(why, whylen, "SENTRY key malformed"), -1;
-	}
-	k->size = e->size;
-	return 0;
-}
-
 /* ---- the server's loop --------------------------------------------------- */
 
 struct peer {
@@ -331,8 +250,12 @@ static void send_listing(struct peer *p)
 	buf_release(&b);
 }
 
-/* A path from the client: valid, and never below the top-level .shelter. */
-static int wire_path(struct rd *r, char **out, char *why, size_t whylen)
+/*
+ * A path from the client: valid, never below the top-level .shelter, and
+ * not excluded (what the listing can never hold is never hashed, renamed
+ * or listed either).
+ */
+static int wire_path(const struct peer *p, struct rd *r, char **out, char *why, size_t whylen)
 {
 	const unsigned char *s;
 	size_t n;
@@ -344,6 +267,12 @@ static int wire_path(struct rd *r, char **out, char *why, size_t whylen)
 	if (n >= 8 && !memcmp(s, ".shelter", 8) && (n == 8 || s[8] == '/'))
 		return snprintf(why, whylen, "path %.*s is below .shelter", (int)n, s), -1;
 	*out = xstrndup((const char *)s, n);
+	if (exclude_hides(p->ex, *out)) {
+		snprintf(why, whylen, "path %s is excluded", *out);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -360,7 +289,7 @@ static int on_hashreq(struct peer *p, const unsigned char *d, size_t n, uint32_t
 	rd_init(&r, d, n);
 	if (rd_u32(&r, &id) || rd_u8(&r, &what) || what > 1)
 		return peer_fail(p, "malformed HASHREQ");
-	if (wire_path(&r, &path, why, sizeof(why)))
+	if (wire_path(p, &r, &path, why, sizeof(why)))
 		return peer_fail(p, why);
 	if (rd_end(&r) || id != *next) {
 		free(path);
@@ -411,7 +340,7 @@ static int on_renames(struct peer *p)
 		rd_init(&r, d, n);
 		if (rd_u32(&r, &id) || id != next++)
 			return peer_fail(p, "malformed or out-of-order RENAME");
-		if (wire_path(&r, &from, why, sizeof(why)) || wire_path(&r, &to, why, sizeof(why)) ||
+		if (wire_path(p, &r, &from, why, sizeof(why)) || wire_path(p, &r, &to, why, sizeof(why)) ||
 		    rd_end(&r)) {
 			free(from);
 			free(to);
@@ -465,7 +394,7 @@ static int read_plan(struct peer *p, struct plan *pl)
 		if (rd_u8(&r, &op) || rd_u8(&r, &type) || op < PLAN_CONTENT || op > PLAN_DELETE ||
 		    !type || !strchr("fdl", type))
 			return peer_fail(p, "malformed PLANENT");
-		if (wire_path(&r, &path, why, sizeof(why)))
+		if (wire_path(p, &r, &path, why, sizeof(why)))
 			return peer_fail(p, why);
 		if (rd_end(&r) || (pl->n && path_cmp(pl->v[pl->n - 1].path, path) >= 0) ||
 		    pl->n >= MAX_PLAN_ITEMS) {

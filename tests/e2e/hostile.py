@@ -1137,7 +1137,7 @@ def start_first(peer, root, args):
 @case
 def start_bad_role(peer, root, args):
     peer.send(HELLO, hello())
-    peer.send(START, start(3, root))
+    peer.send(START, start(4, root))  # 3 is the sync peer (doc/sync.md)
 
 
 @case

@@ -182,14 +182,12 @@ t 'A: START role 3 with --restrict takes the root inside the restricted director
 	[ -d case/root/new ] && [ ! -e /new ] || fail "/new was not created inside --restrict"
 '
 
-# BUG: the sync peer applies START's exclude patterns to its listing and to
-# REQ (refused as "never listed"), but not to the paths of HASHREQ and
-# PLANENT (src/syncpeer.c wire_path checks only .shelter): a client learns
-# the hash, size and times of an excluded file, and the phase 3 sender
-# lists it (doc/protocol.md: "Excluded paths are neither listed ...").
-# Low impact (the client chose the patterns), but the sender's rule for
-# REQ should hold for every path the client names.
-t 'A BUG: HASHREQ and PLANENT for an excluded path are refused like a REQ' '
+# The sync peer applies START's exclude patterns to its listing, to REQ
+# (refused as "never listed") and to every path the client names in
+# HASHREQ, RENAME and PLANENT (it once checked only .shelter there: a client
+# learned the hash, size and times of an excluded file, and the phase 3
+# sender listed it; doc/protocol.md: "Excluded paths are neither listed").
+t 'HASHREQ and PLANENT for an excluded path are refused like a REQ' '
 	setup_a &&
 	batch "$R --exclude *.key hashreq-path x.key" "$R --exclude *.key plan-bad-path x.key"
 '

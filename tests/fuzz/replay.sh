@@ -11,7 +11,7 @@
 
 top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${FUZZ_REPLAY_DIR:-tests/fuzz}
-targets="frame entry rsx path"
+targets="frame entry rsx path sync"
 LC_ALL=C
 export LC_ALL
 

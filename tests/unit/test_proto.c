@@ -339,7 +339,7 @@ START_TEST(start_rejects)
 	buf_put_u32(&b, 0);
 	ck_assert_int_eq(start_try(&b, why), -1);
 	ck_assert_msg(strstr(why, "role") != NULL, "reason: %s", why);
-	start_head(&b, 3, 0, 1, "/d", 2);
+	start_head(&b, 4, 0, 1, "/d", 2);	/* 3 is the sync peer */
 	buf_put_u32(&b, 0);
 	ck_assert_int_eq(start_try(&b, why), -1);
 	start_head(&b, 255, 0, 1, "/d", 2);
@@ -356,8 +356,8 @@ START_TEST(start_rejects)
 	start_head_t(&b, ROLE_RECEIVER, 0, 1, 0, "/d", 2);
 	buf_put_u32(&b, 0);
 	ck_assert_int_eq(start_try(&b, why), 0);
-	/* unknown flags */
-	start_head(&b, ROLE_RECEIVER, 0x10, 1, "/d", 2);
+	/* unknown flags (0x10 is a sync peer's "create root") */
+	start_head(&b, ROLE_RECEIVER, 0x20, 1, "/d", 2);
 	buf_put_u32(&b, 0);
 	ck_assert_int_eq(start_try(&b, why), -1);
 	ck_assert_msg(strstr(why, "flags") != NULL, "reason: %s", why);
