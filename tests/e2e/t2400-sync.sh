@@ -242,7 +242,7 @@ t '--exclude: excluded paths are never copied or deleted, and keep their directo
 	[ ! -e b/d/g ]
 '
 
-t '--prefer ROOT2 and --prefer newer settle a conflict; the loser is history' '
+t '--prefer ROOT2, newer, older and ROOT1 settle a conflict; the loser is history' '
 	pair
 	printf "one wins?\n" >a/f.txt; printf "two wins\n" >b/f.txt
 	sy 0 --prefer ROOT2 a b
@@ -253,6 +253,17 @@ t '--prefer ROOT2 and --prefer newer settle a conflict; the loser is history' '
 	printf "newer!\n" >b/f.txt; touch -d "2002-01-01" b/f.txt
 	sy 0 --prefer newer a b
 	expect_eq "newer!" "$(cat a/f.txt)"
+	check_synced a b
+	printf "old one\n" >a/f.txt; touch -d "2003-01-01" a/f.txt
+	printf "new one!\n" >b/f.txt; touch -d "2004-01-01" b/f.txt
+	sy 0 --prefer older a b
+	expect_eq "old one" "$(cat b/f.txt)"
+	history_has b f.txt "new one!"
+	printf "one says\n" >a/f.txt; printf "two says!\n" >b/f.txt
+	sy 0 --prefer ROOT1 a b
+	expect_eq "one says" "$(cat b/f.txt)"
+	history_has b f.txt "two says!"
+	! ls a b | grep -q conflict
 	check_synced a b
 '
 
