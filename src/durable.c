@@ -1,9 +1,13 @@
-/* durable.c - batched durability with syncfs; see durable.h. */
+/* durable.c - batched durability with syncfs, and temporary names; see durable.h. */
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "durable.h"
@@ -56,4 +60,28 @@ void durable_release(struct durable *d)
 	for (i = 0; i < d->n; i++)
 		close(d->fd[i]);
 	d->n = 0;
+}
+
+void tmp_name(char *out, size_t n)
+{
+	uint64_t x;
+
+	if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != sizeof(x)) {
+		static uint64_t ctr;
+
+		x = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ ++ctr * 0x9e3779b97f4a7c15ull;
+	}
+	snprintf(out, n, TMP_PREFIX "%016llx", (unsigned long long)x);
+}
+
+int is_tmp_name(const char *name)
+{
+	size_t i, n = strlen(TMP_PREFIX);
+
+	if (strncmp(name, TMP_PREFIX, n) || strlen(name) != n + 16)
+		return 0;
+	for (i = n; name[i]; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	return 1;
 }

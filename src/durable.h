@@ -10,6 +10,7 @@
 #ifndef SHELTER_DURABLE_H
 #define SHELTER_DURABLE_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #define DURABLE_MAX_FS 16
@@ -29,5 +30,15 @@ void durable_note(struct durable *d, int dirfd);
 int durable_sync(struct durable *d);
 
 void durable_release(struct durable *d);
+
+/*
+ * Temporary files: a file is written under TMP_PREFIX + 16 random hex
+ * digits in its final directory, then renamed. OUT gets such a name.
+ */
+#define TMP_PREFIX ".shelter-tmp-"
+void tmp_name(char *out, size_t n);
+
+/* 1 if NAME is one of those (a leftover of an interrupted pass). */
+int is_tmp_name(const char *name);
 
 #endif

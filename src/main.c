@@ -95,17 +95,6 @@ static const char usage_text[] =
 	"11 destination I/O, 12 protocol data, 20 signal, 23 partial, 24 vanished,\n"
 	"25 --max-delete, 30 timeout, 70 internal error. See shelter(1).\n";
 
-static int is_remote(const char *arg)
-{
-	char *host, *path;
-
-	if (!remote_parse(arg, &host, &path))
-		return 0;
-	free(host);
-	free(path);
-	return 1;
-}
-
 /* A whole number from 0 to MAX for OPTION; a usage error otherwise. */
 static int parse_number(const char *option, const char *arg, unsigned max, const char *what,
 			unsigned *out)
@@ -356,7 +345,7 @@ int main(int argc, const char **argv)
 	} else if (!strcmp(rest[0], "backup")) {
 		if (nrest != 3)
 			rc = usage_error("%s", "backup needs exactly two paths: SRC DEST");
-		else if (is_remote(rest[1]) && is_remote(rest[2]))
+		else if (is_remote_arg(rest[1]) && is_remote_arg(rest[2]))
 			rc = usage_error("both SRC and DEST are remote ('%s'): one side must be local",
 					 rest[1]);
 		else
@@ -364,7 +353,7 @@ int main(int argc, const char **argv)
 	} else if (!strcmp(rest[0], "sync")) {
 		if (nrest != 3)
 			rc = usage_error("%s", "sync needs exactly two paths: ROOT1 ROOT2");
-		else if (is_remote(rest[1]) && is_remote(rest[2]))
+		else if (is_remote_arg(rest[1]) && is_remote_arg(rest[2]))
 			rc = usage_error("both ROOT1 and ROOT2 are remote ('%s'): one side must be "
 					 "local", rest[1]);
 		else
@@ -372,7 +361,7 @@ int main(int argc, const char **argv)
 	} else if (!strcmp(rest[0], "conflicts")) {
 		if (nrest != 2)
 			rc = usage_error("%s", "conflicts needs exactly one path: ROOT");
-		else if (is_remote(rest[1]))
+		else if (is_remote_arg(rest[1]))
 			rc = usage_error("conflicts looks at a local ROOT only ('%s' is remote)", rest[1]);
 		else
 			rc = client_conflicts(&o, rest[1]);

@@ -392,3 +392,40 @@ int done_decode(const unsigned char *p, size_t n, uint8_t *code, struct stats *s
 	rd_u64(&r, &st->matched);
 	return rd_end(&r);
 }
+
+int order_check(struct order *o, const struct entry *e, char *why, size_t whylen)
+{
+	size_t plen = path_parent_len(e->path, e->path_len);
+
+	if (o->prev && path_cmp(o->prev, e->path) >= 0)
+		return snprintf(why, whylen, "listing entry %s is not after %s", e->path, o->prev), -1;
+	while (o->n) {
+		const char *top = o->dirs[o->n - 1];
+
+		if (strlen(top) == plen && !memcmp(top, e->path, plen))
+			break;
+		free(o->dirs[--o->n]);
+	}
+	if (plen && !o->n)
+		return snprintf(why, whylen, "listing entry %s has no directory entry before it",
+				e->path), -1;
+	if (e->type == 'd') {
+		if (o->n == o->cap) {
+			o->cap = o->cap ? o->cap * 2 : 16;
+			o->dirs = xrealloc(o->dirs, o->cap * sizeof(*o->dirs));
+		}
+		o->dirs[o->n++] = xstrdup(e->path);
+	}
+	free(o->prev);
+	o->prev = xstrdup(e->path);
+	return 0;
+}
+
+void order_release(struct order *o)
+{
+	while (o->n)
+		free(o->dirs[--o->n]);
+	free(o->dirs);
+	free(o->prev);
+	memset(o, 0, sizeof(*o));
+}

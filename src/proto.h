@@ -107,6 +107,21 @@ void entry_release(struct entry *e);
 /* Deep copy. */
 void entry_copy(struct entry *dst, const struct entry *src);
 
+/*
+ * Checking a listing from the wire, entry by entry: each strictly after
+ * the one before, and its parent a directory listed and still open
+ * (doc/protocol.md "Order").
+ */
+struct order {
+	char **dirs;
+	size_t n, cap;
+	char *prev;
+};
+
+/* 0, or -1 with the reason in WHY. */
+int order_check(struct order *o, const struct entry *e, char *why, size_t whylen);
+void order_release(struct order *o);
+
 /* MSG and ERROR. */
 void msg_encode(struct buf *b, uint8_t kind, const char *text);
 int msg_decode(const unsigned char *p, size_t n, uint8_t *kind, char **text);

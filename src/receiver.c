@@ -39,7 +39,6 @@
 #include "scan.h"
 #include "session.h"
 
-#define TMP_PREFIX ".shelter-tmp-"
 #define WHYLEN 512
 
 /* A file whose content is wanted: queued, then in flight. */
@@ -116,9 +115,7 @@ struct receiver {
 	struct stat dst;
 
 	/* listing validation: the open directories of the sender's listing */
-	char **dirs;
-	size_t ndirs, capdirs;
-	char *prev;
+	struct order ord;
 	int list_done;
 	uint64_t listed, received;
 	struct entry root;	/* SRC's own metadata, from END_LIST */
@@ -219,30 +216,6 @@ static void dl_release(struct dirlist *l)
 	for (i = 0; i < l->n; i++)
 		free(l->v[i].path);
 	free(l->v);
-}
-
-static void tmp_name(char *out, size_t n)
-{
-	uint64_t x;
-
-	if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != sizeof(x)) {
-		static uint64_t ctr;
-
-		x = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ ++ctr * 0x9e3779b97f4a7c15ull;
-	}
-	snprintf(out, n, TMP_PREFIX "%016llx", (unsigned long long)x);
-}
-
-static int is_tmp_name(const char *name)
-{
-	size_t i, n = strlen(TMP_PREFIX);
-
-	if (strncmp(name, TMP_PREFIX, n) || strlen(name) != n + 16)
-		return 0;
-	for (i = n; name[i]; i++)
-		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-			return 0;
-	return 1;
 }
 
 /* The parent directory of PATH, or -1 with an error printed. */
@@ -671,37 +644,6 @@ static void advance_dest(struct receiver *r)
 
 /* ---- the sender's listing ------------------------------------------------- */
 
-/* Check order and parentage of a listing entry (doc/protocol.md "Order"). */
-static int check_order(struct receiver *r, const struct entry *s)
-{
-	size_t plen = path_parent_len(s->path, s->path_len);
-
-	if (r->prev && path_cmp(r->prev, s->path) >= 0)
-		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: listing entry %s "
-			     "is not after %s", s->path, r->prev);
-	/* Pop directories that are not ancestors of this entry. */
-	while (r->ndirs) {
-		const char *top = r->dirs[r->ndirs - 1];
-
-		if (strlen(top) == plen && !memcmp(top, s->path, plen))
-			break;
-		free(r->dirs[--r->ndirs]);
-	}
-	if (plen && !r->ndirs)
-		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: listing entry %s "
-			     "has no directory entry before it", s->path);
-	if (s->type == 'd') {
-		if (r->ndirs == r->capdirs) {
-			r->capdirs = r->capdirs ? r->capdirs * 2 : 16;
-			r->dirs = xrealloc(r->dirs, r->capdirs * sizeof(*r->dirs));
-		}
-		r->dirs[r->ndirs++] = xstrdup(s->path);
-	}
-	free(r->prev);
-	r->prev = xstrdup(s->path);
-	return 0;
-}
-
 static int on_entry(struct receiver *r, const unsigned char *p, size_t n)
 {
 	char why[WHYLEN];
@@ -723,9 +665,9 @@ static int on_entry(struct receiver *r, const unsigned char *p, size_t n)
 			return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: it listed .shelter");
 		return 0;
 	}
-	if (check_order(r, &s)) {
+	if (order_check(&r->ord, &s, why, sizeof(why))) {
 		entry_release(&s);
-		return -1;
+		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: %s", why);
 	}
 	r->listed++;
 	r->st.files++;
@@ -1401,10 +1343,7 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 		want_free(q_pop(&r.inflight));
 	flush_ready(&r);
 	durable_release(&r.dur);
-	while (r.ndirs)
-		free(r.dirs[--r.ndirs]);
-	free(r.dirs);
-	free(r.prev);
+	order_release(&r.ord);
 	dl_release(&r.fix);
 	dl_release(&r.rm);
 	scan_close(r.scan);

@@ -145,3 +145,14 @@ int remote_spawn(char *const argv[], pid_t *pid)
 	error("cannot run %s: %s", argv[0], strerror(errno));
 	_exit(127);
 }
+
+int is_remote_arg(const char *arg)
+{
+	char *host, *path;
+
+	if (!remote_parse(arg, &host, &path))
+		return 0;
+	free(host);
+	free(path);
+	return 1;
+}

@@ -15,6 +15,9 @@
  */
 int remote_parse(const char *arg, char **host, char **path);
 
+/* 1 if ARG is remote by the same rule. */
+int is_remote_arg(const char *arg);
+
 /*
  * Split an -e/--rsh COMMAND into words as rsync does: blanks separate
  * words, '...' and "..." quote (backslash escapes inside "..." and outside

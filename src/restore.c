@@ -37,64 +37,9 @@
 #include "path.h"
 #include "remote.h"
 #include "restore.h"
+#include "session.h"
 
-#define TMP_PREFIX ".shelter-tmp-"
 #define WHYLEN 256
-
-int restore_is_remote(const char *arg)
-{
-	char *host, *path;
-
-	if (!remote_parse(arg, &host, &path))
-		return 0;
-	free(host);
-	free(path);
-	return 1;
-}
-
-/* ---- signals: remove the temporary file, exit 20 ------------------------------ */
-
-static volatile int tmp_dirfd = -1;
-static const char *volatile tmp_file;
-
-static void set_tmp(int dirfd, const char *name)
-{
-	tmp_file = name;
-	tmp_dirfd = dirfd;
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	if (tmp_dirfd >= 0 && tmp_file)
-		unlinkat(tmp_dirfd, tmp_file, 0);
-	_exit(EXIT_SIGNAL);
-}
-
-static void signals_setup(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-static void tmp_name(char *out, size_t n)
-{
-	uint64_t x;
-
-	if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != sizeof(x)) {
-		static uint64_t ctr;
-
-		x = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ ++ctr * 0x9e3779b97f4a7c15ull;
-	}
-	snprintf(out, n, TMP_PREFIX "%016llx", (unsigned long long)x);
-}
 
 /* ---- the plan ---------------------------------------------------------------- */
 
@@ -376,10 +321,10 @@ static int install(struct restore *r, int dirfd, const char *tmp, const char *pa
 		if (S_ISDIR(exists->st_mode)) {
 			dirfd = target_parent(r, path, &base);
 			if (dirfd < 0) {
-				set_tmp(-1, NULL);
+				session_set_tmp(-1, NULL);
 				return -1;
 			}
-			set_tmp(dirfd, tmp);
+			session_set_tmp(dirfd, tmp);
 		}
 		if (kept)
 			goto fail;
@@ -389,12 +334,12 @@ static int install(struct restore *r, int dirfd, const char *tmp, const char *pa
 		partial(r);
 		goto fail;
 	}
-	set_tmp(-1, NULL);
+	session_set_tmp(-1, NULL);
 	durable_note(&r->dur, dirfd);
 	return 0;
 fail:
 	unlinkat(dirfd, tmp, 0);
-	set_tmp(-1, NULL);
+	session_set_tmp(-1, NULL);
 	return -1;
 }
 
@@ -469,7 +414,7 @@ static void restore_file(struct restore *r, const struct item *it, int dirfd, co
 		partial(r);
 		goto out;
 	}
-	set_tmp(dirfd, tmp);
+	session_set_tmp(dirfd, tmp);
 	hs = hasher_new();
 	data = xmalloc(IO_CHUNK);
 	for (;;) {
@@ -520,7 +465,7 @@ static void restore_file(struct restore *r, const struct item *it, int dirfd, co
 bad:
 	partial(r);
 	unlinkat(dirfd, tmp, 0);
-	set_tmp(-1, NULL);
+	session_set_tmp(-1, NULL);
 out:
 	if (out >= 0)
 		close(out);
@@ -556,7 +501,7 @@ static void restore_link(struct restore *r, const struct item *it, int dirfd, co
 		partial(r);
 		return;
 	}
-	set_tmp(dirfd, tmp);
+	session_set_tmp(dirfd, tmp);
 	if (r->is_root && it->has_owner &&
 	    fchownat(dirfd, tmp, it->uid, it->gid, AT_SYMLINK_NOFOLLOW) < 0) {
 		warning("chown %s: %s", it->path, strerror(errno));
@@ -816,7 +761,7 @@ int restore_main(int argc, const char **argv, const char *usage)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (restore_is_remote(rest[0]) || restore_is_remote(rest[1])) {
+	if (is_remote_arg(rest[0]) || is_remote_arg(rest[1])) {
 		fprintf(stderr, "shelter: restore %s %s: remote restore is not supported yet; "
 			"both DEST and TARGET must be local paths (run shelter restore on the "
 			"machine that holds DEST and copy the result)\n", rest[0], rest[1]);
@@ -873,7 +818,7 @@ int restore_main(int argc, const char **argv, const char *usage)
 	history_init(&r.h, r.target_fd, 1, &now);
 	durable_init(&r.dur);
 	if (!r.dry)
-		signals_setup();
+		session_signals();
 	for (i = 0; i < p.n && !r.stop; i++)
 		restore_item(&r, &p.it[i]);
 	if (!r.dry) {

@@ -14,7 +14,4 @@
 int versions_main(int argc, const char **argv, const char *usage);
 int restore_main(int argc, const char **argv, const char *usage);
 
-/* 1 if ARG is a remote path (host:path), which this release cannot read. */
-int restore_is_remote(const char *arg);
-
 #endif

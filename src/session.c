@@ -55,7 +55,7 @@ static void on_signal(int sig)
 	_exit(EXIT_SIGNAL);
 }
 
-static void signals_setup(void)
+void session_signals(void)
 {
 	struct sigaction sa;
 
@@ -365,7 +365,7 @@ int session_open(const struct opts *o, const char *host, struct start *st, struc
 	int code, k;
 
 	memset(cn, 0, sizeof(*cn));
-	signals_setup();
+	session_signals();
 	cn->host = host;
 	peer_host = host;
 	cn->fd = host ? start_remote(o, host, &cn->pid) : start_server(&cn->pid);
@@ -437,7 +437,7 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 	size_t i;
 	pid_t pid;
 
-	signals_setup();
+	session_signals();
 	if (remote_parse(src, &host, &rpath)) {
 		/* Pull: the server sends, this process receives into DEST. */
 		pull = 1;
@@ -698,7 +698,7 @@ int server_main(int in_fd, int out_fd, const struct server_opts *so)
 	int code, root_fd = -1;
 	uint32_t i;
 
-	signals_setup();
+	session_signals();
 	chan_init(&c, in_fd, out_fd);
 	chan_set_timeout(&c, DEFAULT_TIMEOUT);	/* until START names the client's */
 	log_set_sink(server_sink, &c);

@@ -43,6 +43,9 @@ int session_close(struct conn *cn, int code);
 /* shelter --server on IN_FD/OUT_FD, within what SO allows. Returns the exit code. */
 int server_main(int in_fd, int out_fd, const struct server_opts *so);
 
+/* SIGINT, SIGTERM, SIGHUP end the process with exit 20 (the temporary file below removed). */
+void session_signals(void);
+
 /*
  * The temporary file being written, removed if a signal ends the process
  * (NAME must stay valid until cleared with DIRFD -1).

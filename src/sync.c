@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "durable.h"
 #include "exclude.h"
 #include "exitcode.h"
 #include "log.h"
@@ -287,7 +288,7 @@ static void local_next(struct sync *y)
 
 	y->lhave = 0;
 	while (y->lscan && scan_next(y->lscan, &e, &st)) {
-		if (e.type != 'd' && !strncmp(path_base(e.path), ".shelter-tmp-", 13)) {
+		if (e.type != 'd' && is_tmp_name(path_base(e.path))) {
 			if (!(y->o->flags & OPT_DRY_RUN) &&
 			    unlinkat(scan_dirfd(y->lscan), path_base(e.path), 0) < 0 && errno != ENOENT)
 				warning("cannot remove leftover %s: %s", e.path, strerror(errno));

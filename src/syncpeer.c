@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "durable.h"
 #include "exclude.h"
 #include "exitcode.h"
 #include "hash.h"
@@ -26,7 +27,6 @@
 #include "syncpeer.h"
 
 #define WHYLEN 512
-#define TMP_PREFIX ".shelter-tmp-"
 
 void key_from_stat(struct skey *k, const struct stat *st)
 {
@@ -59,10 +59,6 @@ void listing_release(struct listing *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int is_tmp(const char *name)
-{
-	return !strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX));
-}
 
 unsigned listing_scan(int root_fd, const struct exclude *ex, int dry, struct listing *l)
 {
@@ -74,7 +70,7 @@ unsigned listing_scan(int root_fd, const struct exclude *ex, int dry, struct lis
 	while (scan_next(sc, &e, &st)) {
 		struct skey k;
 
-		if (e.type != 'd' && is_tmp(path_base(e.path))) {
+		if (e.type != 'd' && is_tmp_name(path_base(e.path))) {
 			/* A leftover of an interrupted pass: never user data. */
 			if (!dry && unlinkat(scan_dirfd(sc), path_base(e.path), 0) < 0 &&
 			    errno != ENOENT)
@@ -87,43 +83,6 @@ unsigned listing_scan(int root_fd, const struct exclude *ex, int dry, struct lis
 	errors = scan_errors(sc);
 	scan_close(sc);
 	return errors;
-}
-
-int order_check(struct order *o, const struct entry *e, char *why, size_t whylen)
-{
-	size_t plen = path_parent_len(e->path, e->path_len);
-
-	if (o->prev && path_cmp(o->prev, e->path) >= 0)
-		return snprintf(why, whylen, "listing entry %s is not after %s", e->path, o->prev), -1;
-	while (o->n) {
-		const char *top = o->dirs[o->n - 1];
-
-		if (strlen(top) == plen && !memcmp(top, e->path, plen))
-			break;
-		free(o->dirs[--o->n]);
-	}
-	if (plen && !o->n)
-		return snprintf(why, whylen, "listing entry %s has no directory entry before it",
-				e->path), -1;
-	if (e->type == 'd') {
-		if (o->n == o->cap) {
-			o->cap = o->cap ? o->cap * 2 : 16;
-			o->dirs = xrealloc(o->dirs, o->cap * sizeof(*o->dirs));
-		}
-		o->dirs[o->n++] = xstrdup(e->path);
-	}
-	free(o->prev);
-	o->prev = xstrdup(e->path);
-	return 0;
-}
-
-void order_release(struct order *o)
-{
-	while (o->n)
-		free(o->dirs[--o->n]);
-	free(o->dirs);
-	free(o->prev);
-	memset(o, 0, sizeof(*o));
 }
 
 void side_hash(struct beneath *b, const char *path, int stat_only, struct hashed *out)
@@ -220,7 +179,7 @@ static void send_listing(struct peer *p)
 	while (scan_next(sc, &e, &st)) {
 		struct skey k;
 
-		if (e.type != 'd' && is_tmp(path_base(e.path))) {
+		if (e.type != 'd' && is_tmp_name(path_base(e.path))) {
 			if (!(p->flags & OPT_DRY_RUN) &&
 			    unlinkat(scan_dirfd(sc), path_base(e.path), 0) < 0 && errno != ENOENT)
 				warning("cannot remove leftover %s: %s", e.path, strerror(errno));

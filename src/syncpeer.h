@@ -41,17 +41,6 @@ void listing_release(struct listing *l);
  */
 unsigned listing_scan(int root_fd, const struct exclude *ex, int dry, struct listing *l);
 
-/* Checking a listing from the wire: order and parentage (doc/protocol.md "Order"). */
-struct order {
-	char **dirs;
-	size_t n, cap;
-	char *prev;
-};
-
-/* 0, or -1 with the reason in WHY. */
-int order_check(struct order *o, const struct entry *e, char *why, size_t whylen);
-void order_release(struct order *o);
-
 #define HASH_STATUS_OK 0
 #define HASH_STATUS_MISSING 1
 #define HASH_STATUS_UNREADABLE 2

@@ -119,7 +119,7 @@ int versions_main(int argc, const char **argv, const char *usage)
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
-	if (restore_is_remote(rest[0])) {
+	if (is_remote_arg(rest[0])) {
 		fprintf(stderr, "shelter: versions %s: a remote DEST is not supported yet; run "
 			"shelter versions on the machine that holds DEST (ssh HOST shelter versions "
 			"PATH)\n", rest[0]);
