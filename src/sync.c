@@ -1044,7 +1044,8 @@ static void build_plan(struct sync *y, int i, struct plan *pl)
 		else if (it->act == A_CONFLICT && it->to == 1 - i)
 			plan_add(pl, it->cname, PLAN_CONTENT, it->x[1 - i]->e.type);
 	}
-	qsort(pl->v, pl->n, sizeof(*pl->v), cmp_plan);
+	if (pl->n)
+		qsort(pl->v, pl->n, sizeof(*pl->v), cmp_plan);
 }
 
 /* Run one transfer phase: side I receives PL. */
@@ -1231,7 +1232,8 @@ static int new_state(struct sync *y)
 		free(wr);
 		return code;
 	}
-	qsort(wr, nw, sizeof(*wr), cmp_rec);
+	if (nw)
+		qsort(wr, nw, sizeof(*wr), cmp_rec);
 
 	/* The settled records back, merged with these into the new file. */
 	if (swriter_finish(y->settled, NULL) ||
