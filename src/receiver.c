@@ -1335,6 +1335,10 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 		chan_send(r.c, F_ERROR, b.data, b.len);
 		chan_flush(r.c, 1);
 		history_close(&r.hist);
+	} else {
+		/* The peer is gone: what was kept so far stays recorded. */
+		flush_ready(&r);
+		history_close(&r.hist);
 	}
 	/* Cleanup. */
 	while (r.todo.head)
