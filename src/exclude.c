@@ -498,7 +498,7 @@ void exclude_free(struct exclude *ex)
 	free(ex);
 }
 
-int exclude_hides(const struct exclude *ex, const char *path)
+int exclude_hides(const struct exclude *ex, const char *path, int is_dir)
 {
 	const char *slash;
 
@@ -512,5 +512,5 @@ int exclude_hides(const struct exclude *ex, const char *path)
 		if (hit)
 			return 1;
 	}
-	return exclude_match(ex, path, 0) || exclude_match(ex, path, 1);
+	return exclude_match(ex, path, is_dir);
 }

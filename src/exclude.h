@@ -47,10 +47,10 @@ const char *exclude_pattern(const struct exclude *ex, size_t i);
 
 /* Frees the list and its patterns; NULL is fine. */
 /*
- * 1 if a listing could never hold PATH: it, or a directory above it, is
- * excluded (PATH itself taken as a file and as a directory). EX may be NULL.
+ * 1 if a listing could never hold PATH, a directory if IS_DIR: it, or a
+ * directory above it, is excluded. EX may be NULL.
  */
-int exclude_hides(const struct exclude *ex, const char *path);
+int exclude_hides(const struct exclude *ex, const char *path, int is_dir);
 
 void exclude_free(struct exclude *ex);
 

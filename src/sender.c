@@ -57,7 +57,7 @@ static int never_listed(const struct sender *s, const char *path)
 {
 	if (!strncmp(path, ".shelter", 8) && (path[8] == '\0' || path[8] == '/'))
 		return 1;
-	return exclude_hides(s->a->ex, path);
+	return exclude_hides(s->a->ex, path, 0);	/* a REQ is for a file */
 }
 
 static void flush_data(struct sender *s)

@@ -214,7 +214,8 @@ static void send_listing(struct peer *p)
  * not excluded (what the listing can never hold is never hashed, renamed
  * or listed either).
  */
-static int wire_path(const struct peer *p, struct rd *r, char **out, char *why, size_t whylen)
+static int wire_path(const struct peer *p, struct rd *r, int is_dir, char **out, char *why,
+		     size_t whylen)
 {
 	const unsigned char *s;
 	size_t n;
@@ -226,7 +227,7 @@ static int wire_path(const struct peer *p, struct rd *r, char **out, char *why, 
 	if (n >= 8 && !memcmp(s, ".shelter", 8) && (n == 8 || s[8] == '/'))
 		return snprintf(why, whylen, "path %.*s is below .shelter", (int)n, s), -1;
 	*out = xstrndup((const char *)s, n);
-	if (exclude_hides(p->ex, *out)) {
+	if (exclude_hides(p->ex, *out, is_dir)) {
 		snprintf(why, whylen, "path %s is excluded", *out);
 		free(*out);
 		*out = NULL;
@@ -248,7 +249,7 @@ static int on_hashreq(struct peer *p, const unsigned char *d, size_t n, uint32_t
 	rd_init(&r, d, n);
 	if (rd_u32(&r, &id) || rd_u8(&r, &what) || what > 1)
 		return peer_fail(p, "malformed HASHREQ");
-	if (wire_path(p, &r, &path, why, sizeof(why)))
+	if (wire_path(p, &r, 0, &path, why, sizeof(why)))
 		return peer_fail(p, why);
 	if (rd_end(&r) || id != *next) {
 		free(path);
@@ -299,7 +300,7 @@ static int on_renames(struct peer *p)
 		rd_init(&r, d, n);
 		if (rd_u32(&r, &id) || id != next++)
 			return peer_fail(p, "malformed or out-of-order RENAME");
-		if (wire_path(p, &r, &from, why, sizeof(why)) || wire_path(p, &r, &to, why, sizeof(why)) ||
+		if (wire_path(p, &r, 0, &from, why, sizeof(why)) || wire_path(p, &r, 0, &to, why, sizeof(why)) ||
 		    rd_end(&r)) {
 			free(from);
 			free(to);
@@ -353,7 +354,7 @@ static int read_plan(struct peer *p, struct plan *pl)
 		if (rd_u8(&r, &op) || rd_u8(&r, &type) || op < PLAN_CONTENT || op > PLAN_DELETE ||
 		    !type || !strchr("fdl", type))
 			return peer_fail(p, "malformed PLANENT");
-		if (wire_path(p, &r, &path, why, sizeof(why)))
+		if (wire_path(p, &r, type == 'd', &path, why, sizeof(why)))
 			return peer_fail(p, why);
 		if (rd_end(&r) || (pl->n && path_cmp(pl->v[pl->n - 1].path, path) >= 0) ||
 		    pl->n >= MAX_PLAN_ITEMS) {
