@@ -158,18 +158,19 @@ static int tree_dir(struct history *h, const char *path)
 }
 
 /*
- * A directory went into history whole: record every entry in it, so the
- * index alone tells what was kept.
+ * A directory goes into history whole: record every entry in it first (the
+ * directory NAME in PARENT, at PATH), so the index alone tells what was
+ * kept, and every record is written before its file moves.
  */
-static int record_contents(struct history *h, int tfd, const char *path)
+static int record_contents(struct history *h, int parent, const char *name, const char *path)
 {
 	struct scan *sc;
 	struct entry e;
 	struct stat st;
-	int fd = open_dir_at(tfd, path_base(path)), ret = 0;
+	int fd = open_dir_at(parent, name), ret = 0;
 
 	if (fd < 0)
-		return error("cannot read back %s in history: %s", path, strerror(errno));
+		return error("cannot read %s to keep it in history: %s", path, strerror(errno));
 	sc = scan_open(fd, NULL, SCAN_SPECIALS | SCAN_QUIET | SCAN_ALL);
 	while (scan_next(sc, &e, &st)) {
 		unsigned char hash[HASH_LEN];
@@ -249,10 +250,10 @@ int history_keep(struct history *h, int dirfd, const char *name, const char *pat
 		if (errno != EPERM && errno != ENOTSUP && errno != EMLINK)
 			return error("cannot keep %s in history: link: %s", path, strerror(errno));
 	}
+	if (S_ISDIR(st->st_mode) && record_contents(h, dirfd, name, path))
+		return -1;
 	if (renameat(dirfd, name, tfd, path_base(path)) < 0)
 		return error("cannot keep %s in history: rename: %s", path, strerror(errno));
-	if (S_ISDIR(st->st_mode))
-		return record_contents(h, tfd, path);
 	return 0;
 }
 
