@@ -17,10 +17,14 @@ enum exit_code {
 	EXIT_CONNECTION = 10,	/* could not start the peer, or lost it */
 	EXIT_DEST_IO = 11,	/* I/O error on the destination that stops the pass */
 	EXIT_PROTOCOL = 12,	/* malformed or hostile data from the peer */
+	EXIT_VERIFY = 16,	/* verify: stored files damaged or missing */
+	EXIT_STATUS = 17,	/* status: the last run failed or is older than --max-age */
+	EXIT_PRE = 18,		/* the --pre command failed: the pass did not run */
 	EXIT_SIGNAL = 20,	/* SIGINT, SIGTERM, SIGHUP */
 	EXIT_PARTIAL = 23,	/* some files failed, the rest was done */
 	EXIT_VANISHED = 24,	/* some source files vanished */
 	EXIT_MAX_DELETE = 25,	/* sync stopped: it would delete more than --max-delete */
+	EXIT_CHANGING = 26,	/* files kept changing while read: not recorded as good */
 	EXIT_TIMEOUT = 30,	/* no data moved for --timeout seconds */
 	EXIT_INTERNAL = 70,	/* a bug */
 };
@@ -34,7 +38,8 @@ static inline int peer_code(int code)
 	switch (code) {
 	case EXIT_OK: case EXIT_USAGE: case EXIT_PROTO_VERSION: case EXIT_ROOTS:
 	case EXIT_CONNECTION: case EXIT_DEST_IO: case EXIT_PROTOCOL: case EXIT_SIGNAL:
-	case EXIT_PARTIAL: case EXIT_VANISHED: case EXIT_TIMEOUT: case EXIT_INTERNAL:
+	case EXIT_PARTIAL: case EXIT_VANISHED: case EXIT_CHANGING: case EXIT_TIMEOUT:
+	case EXIT_INTERNAL:
 		return code;
 	}
 	return EXIT_PROTOCOL;
@@ -45,7 +50,8 @@ static inline int exit_worse(int a, int b)
 {
 	static const int rank[] = {
 		/* higher wins */
-		[EXIT_OK] = 0, [EXIT_VANISHED] = 1, [EXIT_CONFLICTS] = 1, [EXIT_PARTIAL] = 2,
+		[EXIT_OK] = 0, [EXIT_VANISHED] = 1, [EXIT_CONFLICTS] = 1, [EXIT_CHANGING] = 1,
+		[EXIT_PARTIAL] = 2, [EXIT_VERIFY] = 2, [EXIT_STATUS] = 2, [EXIT_PRE] = 7,
 		[EXIT_LOCKED] = 7, [EXIT_STATE] = 7, [EXIT_MAX_DELETE] = 7,
 		[EXIT_DEST_IO] = 3, [EXIT_CONNECTION] = 4, [EXIT_TIMEOUT] = 4, [EXIT_PROTOCOL] = 5,
 		[EXIT_PROTO_VERSION] = 6, [EXIT_ROOTS] = 7, [EXIT_USAGE] = 8,
