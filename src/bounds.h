@@ -24,6 +24,7 @@
 #define MAX_TIMEOUT		604800u		/* --timeout seconds (a week) */
 #define DEFAULT_TIMEOUT		600u		/* --timeout when not given */
 #define MAX_IN_FLIGHT		64u		/* requests the receiver keeps open */
+#define MAX_READS		4u		/* reads of a file that keeps changing */
 
 /* How much file data one DATA frame carries, and one read from disk. */
 #define IO_CHUNK		(128u << 10)

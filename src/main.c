@@ -93,7 +93,8 @@ static const char usage_text[] =
 	"Exit codes: 0 ok, 1 usage, 2 protocol version, 3 bad SRC/DEST/ROOT,\n"
 	"7 sync conflicts (both kept), 8 sync locked, 9 bad sync state, 10 connection,\n"
 	"11 destination I/O, 12 protocol data, 20 signal, 23 partial, 24 vanished,\n"
-	"25 --max-delete, 30 timeout, 70 internal error. See shelter(1).\n";
+	"25 --max-delete, 26 files kept changing while read, 30 timeout, 70 internal error.\n"
+	"See shelter(1).\n";
 
 /* A whole number from 0 to MAX for OPTION; a usage error otherwise. */
 static int parse_number(const char *option, const char *arg, unsigned max, const char *what,

@@ -51,6 +51,7 @@ struct want {
 	unsigned char basis_hash[HASH_LEN];
 	int hashed;		/* basis_hash is known */
 	uint32_t id;
+	unsigned reads;		/* times the sender read it and saw it change */
 };
 
 struct queue {
@@ -187,6 +188,8 @@ static struct want *q_pop(struct queue *q)
 
 static void want_free(struct want *w)
 {
+	if (!w)
+		return;
 	if (w->basis_fd >= 0)
 		close(w->basis_fd);
 	entry_release(&w->src);
@@ -1082,6 +1085,20 @@ static void install(struct receiver *r)
 		flush_ready(r);
 }
 
+/*
+ * A file the sender saw change while it read it (size, mtime, ctime or
+ * inode differ before and after, or a read failed) is asked for again, up
+ * to MAX_READS reads in all, after what is already queued.
+ */
+static void reread(struct receiver *r, struct want *w)
+{
+	if (w->basis_fd >= 0)
+		close(w->basis_fd);
+	w->basis_fd = -1;
+	w->hashed = 0;
+	q_push(&r->todo, w);
+}
+
 static int on_file_end(struct receiver *r, const unsigned char *p, size_t n)
 {
 	struct incoming *in = &r->in;
@@ -1100,9 +1117,15 @@ static int on_file_end(struct receiver *r, const unsigned char *p, size_t n)
 		in->fh.encoding == ENC_DELTA ? "delta" : "whole file",
 		(unsigned long long)fe.literal, (unsigned long long)fe.matched);
 	hasher_final(in->h, got);
-	if (fe.changed) {
-		warning("%s changed while it was read; the previous version stays", in->w->src.path);
-		partial(r);
+	if (fe.changed && ++in->w->reads < MAX_READS) {
+		/* Ask again behind the queue: by then the writer may be done. */
+		verbose("%s changed while it was read; reading it again", in->w->src.path);
+		reread(r, in->w);
+		in->w = NULL;
+	} else if (fe.changed) {
+		warning("%s kept changing while it was read (%u reads); the previous version stays "
+			"and it was not recorded as copied", in->w->src.path, in->w->reads);
+		r->code = exit_worse(r->code, EXIT_CHANGING);
 	} else if (in->written != in->fh.size || memcmp(got, fe.hash, HASH_LEN)) {
 		error("%s: the content received does not match the sender's XXH3-128; the previous "
 		      "version stays", in->w->src.path);

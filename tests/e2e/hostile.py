@@ -681,6 +681,27 @@ def bad_hash(peer, root, args):
 
 
 @case
+def always_changing(peer, root, args):
+    """Every read of 'file' ends "changed while read": the receiver asks again,
+    4 reads in all (MAX_READS), then keeps nothing. Up to 10 requests are answered."""
+    content = b"0123456789"
+    rid = one_file(peer, root, size=len(content))
+    for _ in range(10):
+        if rid is None:
+            return
+        peer.send(FILE, file_ok(rid, len(content)))
+        peer.send(DATA, content)
+        peer.send(FILE_END, file_end(xxh128(content), literal=len(content), changed=1))
+        f = peer.expect(REQ, DONE)
+        if not f:
+            return
+        if f[0] == DONE:
+            peer.send(DONE, done(0))
+            return
+        rid = struct.unpack_from(">I", f[1], 0)[0]
+
+
+@case
 def data_before_file(peer, root, args):
     rid = one_file(peer, root)
     if rid is not None:

@@ -255,6 +255,12 @@ t 'pull: 10 + 1 bytes of DATA for a FILE of 10 is a protocol error' 'setup && re
 t 'pull: FILE_END with a wrong XXH3-128: not installed, exit 23' '
 	setup && client 23 pull bad-hash && says "does not match" && clean && dest_empty
 '
+t 'pull: a file "changed while read" at every read: asked 4 times, not installed, exit 26' '
+	setup && client 26 pull always-changing &&
+	grep -q "file kept changing while it was read (4 reads)" err &&
+	expect_eq 4 "$(grep -c "< REQ" hostile.log)" "requests for the file" &&
+	clean && dest_empty
+'
 t 'pull: fewer bytes than FILE announced: not installed' '
 	setup && client 23 pull data-too-short && clean && dest_empty
 '
