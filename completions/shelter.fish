@@ -35,6 +35,8 @@ complete -c shelter -n $backup -l progress -d 'Whole-pass progress on stderr whe
 complete -c shelter -n $backup -s e -l rsh -x -a '(__fish_complete_command)' -d 'Run COMMAND instead of ssh to reach the remote side'
 complete -c shelter -n $backup -l remote-cmd -r -F -d 'The shelter binary on the remote side'
 complete -c shelter -n $backup -l timeout -x -a '0 60 600 3600' -d 'Give up when no data moves for SECONDS (default 600, 0 = never)'
+complete -c shelter -n $backup -l retries -x -a '0 1 2 5 10' -d 'Run a pass again after a lost connection, up to N times (default 2)'
+complete -c shelter -n $backup -l retry-wait -x -a '0 10 60 300' -d 'SECONDS before the first retry, doubled each time (default 10)'
 complete -c shelter -n $backup -s h -l help -d 'Print help and exit'
 # shelter sync [OPTIONS] ROOT1 ROOT2: the options above, and these.
 complete -c shelter -n $sync -l state -r -F -d 'The pair\'s state file (default under $XDG_STATE_HOME/shelter/)'
@@ -61,7 +63,7 @@ function __shelter_backup_wants_dir
         else if test "$tok" = --
             set dashdash 1
         else if not string match -q -- '-*' $tok
-            and not contains -- $prev --exclude --exclude-from -e --rsh --remote-cmd --timeout --state --prefer --max-delete --lock-wait
+            and not contains -- $prev --exclude --exclude-from -e --rsh --remote-cmd --timeout --retries --retry-wait --state --prefer --max-delete --lock-wait
             set n (math $n + 1)
         end
         set prev $tok

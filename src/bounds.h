@@ -23,6 +23,10 @@
 #define MAX_PLAN_ITEMS		(1u << 24)	/* PLANENTs in one sync phase */
 #define MAX_TIMEOUT		604800u		/* --timeout seconds (a week) */
 #define DEFAULT_TIMEOUT		600u		/* --timeout when not given */
+#define DEFAULT_RETRIES		2u		/* --retries when not given */
+#define MAX_RETRIES		100u
+#define DEFAULT_RETRY_WAIT	10u		/* --retry-wait: the first wait, in seconds */
+#define MAX_RETRY_WAIT		3600u		/* no wait is longer than an hour */
 #define MAX_IN_FLIGHT		64u		/* requests the receiver keeps open */
 #define MAX_READS		4u		/* reads of a file that keeps changing */
 

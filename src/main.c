@@ -27,6 +27,7 @@ enum {
 	O_EXCLUDE = 1, O_EXCLUDE_FROM, O_NO_HISTORY, O_STATS, O_PROGRESS, O_HELP, O_VERSION,
 	O_SERVER, O_VERBOSE, O_QUIET, O_DRY, O_CHECKSUM, O_ITEMIZE, O_RSH, O_REMOTE_CMD,
 	O_TIMEOUT, O_RESTRICT, O_READ_ONLY, O_STATE, O_RESYNC, O_PREFER, O_MAX_DELETE, O_LOCK_WAIT,
+	O_RETRIES, O_RETRY_WAIT,
 };
 
 static const char usage_text[] =
@@ -59,6 +60,9 @@ static const char usage_text[] =
 	"      --remote-cmd=PATH    the shelter binary on the remote side (default: shelter)\n"
 	"      --timeout=SECONDS    give up when no data moves for SECONDS (default 600,\n"
 	"                           0 = never)\n"
+	"      --retries=N          run a pass again after a lost connection or a timeout,\n"
+	"                           up to N times (default 2; 0 = never)\n"
+	"      --retry-wait=SECONDS wait before the first retry, doubled each time (default 10)\n"
 	"\n"
 	"Sync options:\n"
 	"      --state=FILE         the pair's state file (default under\n"
@@ -181,6 +185,8 @@ int main(int argc, const char **argv)
 		{ "rsh", 'e', POPT_ARG_STRING, &arg, O_RSH, NULL, NULL },
 		{ "remote-cmd", 0, POPT_ARG_STRING, &arg, O_REMOTE_CMD, NULL, NULL },
 		{ "timeout", 0, POPT_ARG_STRING, &arg, O_TIMEOUT, NULL, NULL },
+		{ "retries", 0, POPT_ARG_STRING, &arg, O_RETRIES, NULL, NULL },
+		{ "retry-wait", 0, POPT_ARG_STRING, &arg, O_RETRY_WAIT, NULL, NULL },
 		{ "restrict", 0, POPT_ARG_STRING, &arg, O_RESTRICT, NULL, NULL },
 		{ "read-only", 0, POPT_ARG_NONE, NULL, O_READ_ONLY, NULL, NULL },
 		{ "state", 0, POPT_ARG_STRING, &arg, O_STATE, NULL, NULL },
@@ -204,6 +210,8 @@ int main(int argc, const char **argv)
 	memset(&so, 0, sizeof(so));
 	o.excludes = exclude_new();
 	o.timeout = DEFAULT_TIMEOUT;
+	o.retries = DEFAULT_RETRIES;
+	o.retry_wait = DEFAULT_RETRY_WAIT;
 	o.max_delete = 50;
 	rsx_setup();
 	pc = poptGetContext("shelter", argc, argv, table, 0);
@@ -227,6 +235,16 @@ int main(int argc, const char **argv)
 		case O_TIMEOUT:
 			if (parse_number("--timeout", arg, MAX_TIMEOUT, "a number of seconds",
 					 &o.timeout))
+				bad = 1;
+			free((void *)arg);
+			arg = NULL;
+			break;
+		case O_RETRIES:
+		case O_RETRY_WAIT:
+			if (rc == O_RETRIES ? parse_number("--retries", arg, MAX_RETRIES, "a number",
+							   &o.retries)
+					    : parse_number("--retry-wait", arg, MAX_RETRY_WAIT,
+							   "a number of seconds", &o.retry_wait))
 				bad = 1;
 			free((void *)arg);
 			arg = NULL;

@@ -26,6 +26,8 @@ struct opts {
 	const char *rsh;		/* -e/--rsh COMMAND, or NULL for "ssh" */
 	const char *remote_cmd;		/* --remote-cmd PATH, or NULL for "shelter" */
 	unsigned timeout;		/* --timeout seconds, 0 = none */
+	unsigned retries;		/* --retries: passes run again after a lost connection */
+	unsigned retry_wait;		/* --retry-wait: seconds before the first retry */
 
 	/* sync only */
 	const char *state;		/* --state FILE, or NULL for the default */

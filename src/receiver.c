@@ -30,6 +30,7 @@
 #include "history.h"
 #include "log.h"
 #include "opts.h"
+#include "partial.h"
 #include "path.h"
 #include "plan.h"
 #include "proto.h"
@@ -50,6 +51,8 @@ struct want {
 	struct stat basis_st;
 	unsigned char basis_hash[HASH_LEN];
 	int hashed;		/* basis_hash is known */
+	uint64_t sig_size;	/* bytes of the basis the signature covers */
+	int from_partial;	/* the basis is DEST/.shelter/partial's, not DEST's */
 	uint32_t id;
 	unsigned reads;		/* times the sender read it and saw it change */
 };
@@ -133,6 +136,7 @@ struct receiver {
 	uint64_t ready_bytes;
 	uint64_t planned;	/* content bytes requested in this pass */
 	size_t plan_at;		/* sync mode: the next item of the plan we asked for */
+	int pdir;		/* DEST/.shelter/partial, or -1 when there is none */
 };
 
 static int fatal(struct receiver *r, int code, const char *fmt, ...)
@@ -762,8 +766,40 @@ static int sig_sink(void *arg, const void *p, size_t n)
 	return 0;
 }
 
-/* Open the basis and stream its signature; on failure fall back to a whole file. */
-static void send_sig(struct receiver *r, struct want *w, struct req *q)
+/*
+ * What arrived of W's file in a pass that lost its peer: the basis when it
+ * is bigger than DEST's own copy (or DEST has none), so a cut transfer
+ * resumes. DEST's copy, when there is one, is then hashed for its history
+ * record. Returns the open partial file, or -1.
+ */
+static int take_partial(struct receiver *r, struct want *w)
+{
+	struct stat pst;
+	const char *base;
+	int fd = partial_open(r->pdir, w->src.path, &pst), dirfd;
+
+	if (fd < 0)
+		return -1;
+	if (pst.st_size == 0 || (uint64_t)pst.st_size > MAX_DELTA_BASIS ||
+	    (w->has_basis && pst.st_size <= w->basis_st.st_size)) {
+		close(fd);
+		return -1;
+	}
+	if (w->has_basis) {
+		dirfd = parent_fd(r, w->src.path, &base);
+		w->hashed = dirfd >= 0 && hash_dest(dirfd, base, w->basis_hash) == 0;
+	}
+	w->from_partial = 1;
+	verbose("%s: resuming from the %llu bytes that arrived before", w->src.path,
+		(unsigned long long)pst.st_size);
+	return fd;
+}
+
+/*
+ * Stream the signature of the basis: PFD (a partial file) when it is not
+ * -1, else DEST's copy. On failure fall back to a whole file.
+ */
+static void send_sig(struct receiver *r, struct want *w, struct req *q, int pfd)
 {
 	char why[WHYLEN];
 	unsigned char *chunk;
@@ -772,17 +808,25 @@ static void send_sig(struct receiver *r, struct want *w, struct req *q)
 	const char *base;
 	struct stat st;
 	uint64_t off = 0;
-	int dirfd = parent_fd(r, w->src.path, &base), fd;
+	int dirfd, fd = pfd;
 
-	if (dirfd < 0 || (uint64_t)w->basis_st.st_size > MAX_DELTA_BASIS)
-		return;	/* sent whole */
-	fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_ino != w->basis_st.st_ino || st.st_size != w->basis_st.st_size) {
-		/* DEST changed under us: send for the whole file instead. */
-		if (fd >= 0)
+	if (fd >= 0) {
+		if (fstat(fd, &st) < 0) {
 			close(fd);
-		return;
+			return;
+		}
+	} else {
+		dirfd = parent_fd(r, w->src.path, &base);
+		if (dirfd < 0 || (uint64_t)w->basis_st.st_size > MAX_DELTA_BASIS)
+			return;	/* sent whole */
+		fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_ino != w->basis_st.st_ino || st.st_size != w->basis_st.st_size) {
+			/* DEST changed under us: send for the whole file instead. */
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
 	}
 	chunk = xmalloc(IO_CHUNK);
 	h = hasher_new();
@@ -804,12 +848,15 @@ static void send_sig(struct receiver *r, struct want *w, struct req *q)
 		off += (uint64_t)n;
 		chan_tick();
 	}
-	hasher_final(h, w->basis_hash);
-	w->hashed = 1;
+	if (pfd < 0) {
+		hasher_final(h, w->basis_hash);
+		w->hashed = 1;
+	}
 	hasher_free(h);
 	rsx_free(job);
 	free(chunk);
 	w->basis_fd = fd;
+	w->sig_size = off;
 	q->has_sig = 1;
 	q->basis_size = off;
 }
@@ -824,6 +871,7 @@ static void issue(struct receiver *r)
 		struct want *w = q_pop(&r->todo);
 		struct req q = { .id = r->next_id++, .path = w->src.path };
 		size_t at;
+		int pfd;
 
 		w->id = q.id;
 		/* The REQ goes first; its fields are patched once the signature is known. */
@@ -831,8 +879,9 @@ static void issue(struct receiver *r)
 		req_encode(&b, &q);
 		at = chan_pending(r->c);
 		chan_send(r->c, F_REQ, b.data, b.len);
-		if (w->has_basis) {
-			send_sig(r, w, &q);
+		pfd = r->pdir >= 0 ? take_partial(r, w) : -1;
+		if (w->has_basis || pfd >= 0) {
+			send_sig(r, w, &q, pfd);
 			if (q.has_sig) {
 				struct buf e = BUF_INIT;
 
@@ -956,7 +1005,7 @@ static int on_file(struct receiver *r, const unsigned char *p, size_t n)
 	}
 	session_set_tmp(in->dirfd, in->tmp);
 	if (in->fh.encoding == ENC_DELTA)
-		in->job = rsx_patch_new(w->basis_fd, (uint64_t)w->basis_st.st_size, file_sink, r);
+		in->job = rsx_patch_new(w->basis_fd, w->sig_size, file_sink, r);
 	return 0;
 }
 
@@ -1096,6 +1145,7 @@ static void reread(struct receiver *r, struct want *w)
 		close(w->basis_fd);
 	w->basis_fd = -1;
 	w->hashed = 0;
+	w->from_partial = 0;
 	q_push(&r->todo, w);
 }
 
@@ -1283,7 +1333,7 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 	struct receiver r;
 	struct timespec start;
 	struct buf b = BUF_INIT;
-	int failed = 0;
+	int failed = 0, lost = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.a = a;
@@ -1296,6 +1346,7 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 	durable_init(&r.dur);
 	r.ready_tail = &r.ready;
 	r.in.fd = r.in.dirfd = -1;
+	r.pdir = r.dry ? -1 : partial_dir_open(a->root_fd);
 	clock_gettime(CLOCK_REALTIME, &start);
 	beneath_init(&r.bn, a->root_fd);
 	history_init(&r.hist, a->root_fd, !(a->flags & OPT_NO_HISTORY), &start);
@@ -1328,17 +1379,28 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 		if (got < 0) {
 			r.code = exit_worse(r.code, r.c->eof ? EXIT_CONNECTION : EXIT_PROTOCOL);
 			failed = 1;
+			lost = r.c->eof;
 			break;
 		}
 		/* At EOF, chan_recv reports what was lost (between or inside frames). */
 		if (chan_wait(r.c, -1) < 0 && !r.c->eof) {
 			r.code = exit_worse(r.code, EXIT_CONNECTION);
-			failed = 1;
+			failed = lost = 1;
 			break;
 		}
 	}
+	/* A file cut by a lost connection: what arrived is the next pass's basis. */
+	if (r.have_in && (lost || r.c->timed_out) && !r.dry && r.in.fd >= 0 && !r.in.failed &&
+	    r.in.written > 0 && r.in.tmp[0] &&
+	    partial_save(a->root_fd, r.in.dirfd, r.in.tmp, r.in.w->src.path) == 0)
+		r.in.tmp[0] = '\0';
 	if (r.have_in)
 		incoming_end(&r, 0);
+	if (r.pdir >= 0)
+		close(r.pdir);
+	/* A pass that kept its peer to the end needs no partial file again. */
+	if (!failed && !r.dry && r.pdir >= 0)
+		partial_clear(a->root_fd);
 	if (!failed) {
 		flush_ready(&r);
 		if (!r.dry)

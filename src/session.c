@@ -424,7 +424,8 @@ int session_close(struct conn *cn, int code)
 	return code;
 }
 
-int client_backup(const struct opts *o, const char *src, const char *dest)
+/* One backup pass. *REACHED: the server answered READY (the pass started). */
+static int backup_once(const struct opts *o, const char *src, const char *dest, int *reached)
 {
 	char why[WHYLEN], *host = NULL, *rpath = NULL, *dest_abs = NULL;
 	char rlocal[PATH_MAX];
@@ -519,7 +520,7 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 			error("protocol error: expected READY, got %s", frame_name(t));
 			code = EXIT_PROTOCOL;
 		} else {
-			ready = 1;
+			ready = *reached = 1;
 		}
 	}
 	if (!code) {
@@ -559,6 +560,40 @@ out:
 	free(host);
 	free(rpath);
 	return code;
+}
+
+/*
+ * A pass that lost its connection or timed out after it had started is run
+ * again, up to --retries times, after --retry-wait seconds, doubling each
+ * time (capped at an hour). Files already installed are skipped by the
+ * quick check; a file cut in the middle resumes from what arrived
+ * (partial.h). A pass that never reached its server (a wrong host, a key
+ * refused, no shelter there) is not retried: that is not transient.
+ */
+int session_retry(const struct opts *o, session_pass_fn *pass, const char *a, const char *b)
+{
+	unsigned attempt = 0, wait = o->retry_wait;
+	int code;
+
+	for (;;) {
+		int reached = 0;
+
+		code = pass(o, a, b, &reached);
+		if (!reached || (code != EXIT_CONNECTION && code != EXIT_TIMEOUT) ||
+		    attempt >= o->retries)
+			return code;
+		attempt++;
+		warning("the pass ended with exit %d (%s); retrying in %u s (retry %u of %u)", code,
+			code == EXIT_TIMEOUT ? "timeout" : "connection lost", wait, attempt, o->retries);
+		if (wait)
+			sleep(wait);
+		wait = wait > MAX_RETRY_WAIT / 2 ? MAX_RETRY_WAIT : wait * 2;
+	}
+}
+
+int client_backup(const struct opts *o, const char *src, const char *dest)
+{
+	return session_retry(o, backup_once, src, dest);
 }
 
 /* ---- the server ------------------------------------------------------------------- */

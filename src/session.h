@@ -15,6 +15,14 @@
 /* shelter backup SRC DEST, both local. Returns the exit code. */
 int client_backup(const struct opts *o, const char *src, const char *dest);
 
+/*
+ * One pass of a command; *REACHED set to 1 once the server answered READY.
+ * session_retry runs PASS again after a lost connection or a timeout
+ * (--retries, --retry-wait) and returns the last exit code.
+ */
+typedef int session_pass_fn(const struct opts *o, const char *a, const char *b, int *reached);
+int session_retry(const struct opts *o, session_pass_fn *pass, const char *a, const char *b);
+
 /* A client's connection to its server (for a sync pass). */
 struct conn {
 	struct chan c;

@@ -73,6 +73,7 @@ struct sync {
 	int li, ri;		/* the local side, the server's side */
 	struct conn cn;
 	int connected;
+	int reached;		/* the server answered READY: a lost connection may be retried */
 	int first;
 	struct sreader *old;	/* the last pass's state, read as the listings go */
 	int64_t old_scan_start;
@@ -1341,6 +1342,7 @@ static int run(struct sync *y)
 	y->connected = 1;
 	if (code)
 		return code;
+	y->reached = 1;
 	if (!(y->o->flags & OPT_DRY_RUN)) {
 		y->settled_file = xmalloc(strlen(y->state_file) + 16);
 		sprintf(y->settled_file, "%s.settled", y->state_file);
@@ -1426,7 +1428,8 @@ static int run(struct sync *y)
 	return 0;
 }
 
-int client_sync(const struct opts *o, const char *root1, const char *root2)
+/* One sync pass; *REACHED: the server answered READY. */
+static int sync_once(const struct opts *o, const char *root1, const char *root2, int *reached)
 {
 	struct sync y;
 	int code, lock = -1, busy, i, r;
@@ -1488,7 +1491,13 @@ out:
 		unlink(y.settled_file);
 	free(y.settled_file);
 	free(y.state_file);
+	*reached = y.reached;
 	return code;
+}
+
+int client_sync(const struct opts *o, const char *root1, const char *root2)
+{
+	return session_retry(o, sync_once, root1, root2);
 }
 
 /* ---- shelter conflicts ------------------------------------------------------------ */

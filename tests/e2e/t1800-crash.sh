@@ -432,7 +432,7 @@ crash_run() {
 	local at=$1 who=$2 d=$W/dest t0 rem cpid spid= rc=0 i bad=
 	restore "$d"
 	now_us; t0=$NOW
-	"$SHELTER" backup "$W/src" "$d" >"$W/run.out" 2>"$W/run.err" &
+	"$SHELTER" backup --retries 0 "$W/src" "$d" >"$W/run.out" 2>"$W/run.err" &
 	cpid=$!
 	# the server is the client's only child
 	while [ -z "$spid" ] && alive "$cpid"; do

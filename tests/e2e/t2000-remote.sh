@@ -225,7 +225,7 @@ t '--timeout: a server that stops mid-pass: the client exits 30, no temporary fi
 	printf "#!/bin/sh\nshift\n\"\$@\" | { head -c 300000; exec sleep 30 </dev/null >/dev/null 2>&1; }\n" >stall &&
 	chmod +x stall &&
 	t0=$(date +%s) &&
-	sh_run 30 backup --timeout 2 -e "$PWD/stall" --remote-cmd "$SHELTER" "host:$PWD/src" dst &&
+	sh_run 30 backup --retries 0 --timeout 2 -e "$PWD/stall" --remote-cmd "$SHELTER" "host:$PWD/src" dst &&
 	t1=$(date +%s) &&
 	[ $((t1 - t0)) -lt 20 ] || fail "took $((t1 - t0)) s" &&
 	grep -q "giving up (--timeout)" err &&

@@ -59,10 +59,10 @@ client() {
 	[ $# -gt 0 ] && shift
 	: >hostile.log
 	if [ "$mode" = pull ]; then
-		(cd case && HOSTILE_TIMEOUT=10 timeout 30 "$SHELTER" backup -e "$cmd" --remote-cmd x \
+		(cd case && HOSTILE_TIMEOUT=10 timeout 30 "$SHELTER" backup --retries 0 -e "$cmd" --remote-cmd x \
 			"$@" fakehost:/srv/root dest) >out 2>err || got=$?
 	else
-		(cd case && HOSTILE_TIMEOUT=10 timeout 30 "$SHELTER" backup -e "$cmd" --remote-cmd x \
+		(cd case && HOSTILE_TIMEOUT=10 timeout 30 "$SHELTER" backup --retries 0 -e "$cmd" --remote-cmd x \
 			"$@" src fakehost:/srv/root) >out 2>err || got=$?
 	fi
 	if [ "$got" = 124 ]; then

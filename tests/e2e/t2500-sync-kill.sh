@@ -545,7 +545,7 @@ restore_first() {
 # finish EXPECTED: the re-run after a kill, and every check
 finish() {
 	local rc=0 bad=
-	(cd "$W" && "$SHELTER" sync --state "$W/state" --max-delete 100 "$W/a" "$W/b") \
+	(cd "$W" && "$SHELTER" sync --retries 0 --state "$W/state" --max-delete 100 "$W/a" "$W/b") \
 		>"$W/rerun.out" 2>"$W/rerun.err" || rc=$?
 	echo "re-run: exit $rc" >>"$W/info"
 	case $rc in
@@ -571,7 +571,7 @@ finish() {
 timed() {
 	local rc us
 	read -r rc us < <(python3 "$PY" timerun "$W/run.out" "$W/run.err" \
-		"$SHELTER" sync --state "$W/state" --max-delete 100 "$W/a" "$W/b")
+		"$SHELTER" sync --retries 0 --state "$W/state" --max-delete 100 "$W/a" "$W/b")
 	[ "$rc" = 7 ] || { echo "the pass exited $rc, expected 7" >&2; cat "$W/run.err" >&2; return 1; }
 	[ -z "${1:-}" ] || [ "$us" -le "$1" ] || us=$1
 	echo "$us"
@@ -580,7 +580,7 @@ timed() {
 # killed WHO AT_US: the pass on W/a W/b, killed (see killrun); finish checks
 killed() {
 	python3 "$PY" killrun "$2" "$1" "$W/run.out" "$W/run.err" \
-		"$SHELTER" sync --state "$W/state" --max-delete 100 "$W/a" "$W/b" >>"$W/info" ||
+		"$SHELTER" sync --retries 0 --state "$W/state" --max-delete 100 "$W/a" "$W/b" >>"$W/info" ||
 		{ cat "$W/info"; return 1; }
 }
 
@@ -643,7 +643,7 @@ echo "# uninterrupted first pass: $(fmt_s "$DUR_FIRST_US")s; $KILL_POINTS_FIRST 
 if [ "$E2E_MODE" = local ]; then
 t 'a kill -9 of the client frees the pair at once, even while its server still runs' '
 	restore_edited
-	"$SHELTER" sync --state "$W/state" --max-delete 100 "$W/a" "$W/b" >/dev/null 2>&1 &
+	"$SHELTER" sync --retries 0 --state "$W/state" --max-delete 100 "$W/a" "$W/b" >/dev/null 2>&1 &
 	c=$! s=
 	for i in $(seq 1000); do
 		s=$(cat /proc/$c/task/*/children 2>/dev/null | head -1)
@@ -656,7 +656,7 @@ t 'a kill -9 of the client frees the pair at once, even while its server still r
 	kill -9 "$c"
 	wait "$c" || :
 	rc=0
-	(cd "$W" && "$SHELTER" sync --state "$W/state" --max-delete 100 "$W/a" "$W/b") \
+	(cd "$W" && "$SHELTER" sync --retries 0 --state "$W/state" --max-delete 100 "$W/a" "$W/b") \
 		>"$W/rerun.out" 2>"$W/rerun.err" || rc=$?
 	kill -CONT "$s"
 	for i in $(seq 600); do [ -e /proc/$s ] || break; sleep 0.05; done

@@ -227,7 +227,7 @@ client() {
 	done
 	[ $# -gt 0 ] && shift
 	: >hostile.log
-	(cd case && HOSTILE_TIMEOUT=10 timeout 30 "$SHELTER" sync --state "$st" -e "$cmd" \
+	(cd case && HOSTILE_TIMEOUT=10 timeout 30 "$SHELTER" sync --retries 0 --state "$st" -e "$cmd" \
 		--remote-cmd x "$@" root fakehost:/srv/root) >out 2>err || got=$?
 	if [ "$got" != "$want" ]; then
 		show; fail "the client exited $got, expected $want"
