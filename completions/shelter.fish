@@ -78,11 +78,14 @@ complete -c shelter -n $versions -l json -d 'One JSON array of versions instead 
 complete -c shelter -n $versions -s h -l help -d 'Print help and exit'
 complete -c shelter -n $versions -F
 
-# shelter restore [--at TIME] [--in-place] [-n] [-v] DEST[/PATH] TARGET
+# shelter restore [--at TIME] [--in-place] [-n] [-v] [-e CMD] [--remote-cmd P] [--timeout S] DEST[/PATH] TARGET
 set -l restore '__fish_seen_subcommand_from restore'
 complete -c shelter -n $restore -l at -x -a '1h 12h 1d 3d 1w' -d 'Restore as it was at TIME (2026-11-25, 2026-11-25T14:00:00Z, @SECONDS, 3d)'
 complete -c shelter -n $restore -l in-place -d 'Restore over a TARGET that is not empty; what it replaces is kept'
 complete -c shelter -n $restore -s n -l dry-run -d 'List what would be restored, change nothing'
 complete -c shelter -n $restore -s v -l verbose -d 'List each path restored'
+complete -c shelter -n $restore -s e -l rsh -x -a '(__fish_complete_command)' -d 'Run COMMAND instead of ssh to reach the remote side'
+complete -c shelter -n $restore -l remote-cmd -r -F -d 'The shelter binary on the remote side'
+complete -c shelter -n $restore -l timeout -x -a '0 60 600 3600' -d 'Give up when no data moves for SECONDS (default 600, 0 = never)'
 complete -c shelter -n $restore -s h -l help -d 'Print help and exit'
 complete -c shelter -n $restore -F

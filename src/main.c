@@ -35,7 +35,8 @@ static const char usage_text[] =
 	"       shelter sync [OPTIONS] ROOT1 ROOT2\n"
 	"       shelter conflicts [OPTIONS] ROOT\n"
 	"       shelter versions [--json] DEST[/PATH]\n"
-	"       shelter restore [--at=TIME] [--in-place] [-n] [-v] DEST[/PATH] TARGET\n"
+	"       shelter restore [--at=TIME] [--in-place] [-n] [-v] [-e COMMAND]\n"
+	"                       [--remote-cmd=PATH] [--timeout=SECONDS] DEST[/PATH] TARGET\n"
 	"       shelter --help | --version\n"
 	"\n"
 	"backup makes DEST an exact mirror of the directory SRC; what a pass\n"
@@ -88,6 +89,8 @@ static const char usage_text[] =
 	"                           SRC); what it replaces is kept in TARGET/.shelter/\n"
 	"  -n, --dry-run            list what would be restored, change nothing\n"
 	"  -v, --verbose            list each path restored\n"
+	"  -e, --rsh, --remote-cmd, --timeout: as for backup, when DEST or TARGET\n"
+	"                           (not both) is [user@]host:path\n"
 	"\n"
 	"Server options (for a command=\"...\" line in authorized_keys; see shelter(1)):\n"
 	"      --server             speak the protocol on stdin/stdout\n"
@@ -99,24 +102,6 @@ static const char usage_text[] =
 	"11 destination I/O, 12 protocol data, 20 signal, 23 partial, 24 vanished,\n"
 	"25 --max-delete, 26 files kept changing while read, 30 timeout, 70 internal error.\n"
 	"See shelter(1).\n";
-
-/* A whole number from 0 to MAX for OPTION; a usage error otherwise. */
-static int parse_number(const char *option, const char *arg, unsigned max, const char *what,
-			unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (!*arg || *end || errno || arg[0] == '-' || v > max) {
-		fprintf(stderr, "shelter: %s '%s': not %s up to %u\n"
-			"Try 'shelter --help' for more information.\n", option, arg, what, max);
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
 
 static int parse_prefer(const char *arg, int *out)
 {

@@ -15,7 +15,9 @@ struct exclude;
 #define OPT_NO_HISTORY	0x4u
 #define OPT_ITEMIZE	0x8u
 #define OPT_CREATE_ROOT	0x10u	/* sync: the server may create its root */
-#define OPT_KNOWN_FLAGS	0x1fu
+#define OPT_RESTORE	0x40u	/* receiver: a restore (no scan, nothing deleted) */
+#define OPT_IN_PLACE	0x80u	/* restore: TARGET need not be empty */
+#define OPT_KNOWN_FLAGS	0xdfu
 
 struct opts {
 	uint32_t flags;			/* OPT_* */
@@ -42,6 +44,13 @@ struct opts {
 #define PREFER_OLDER 2
 #define PREFER_ROOT1 3
 #define PREFER_ROOT2 4
+
+/*
+ * A whole number from 0 to MAX for OPTION (WHAT names the kind, for the
+ * message): 0 with *OUT set, or -1 with a usage error printed.
+ */
+int parse_number(const char *option, const char *arg, unsigned max, const char *what,
+		 unsigned *out);
 
 /* What a server may do (--server's own options, for authorized_keys). */
 struct server_opts {

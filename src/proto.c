@@ -83,6 +83,11 @@ void start_encode(struct buf *b, const struct start *s)
 	buf_put_u32(b, s->npatterns);
 	for (i = 0; i < s->npatterns; i++)
 		buf_put_str(b, s->patterns[i], strlen(s->patterns[i]));
+	if (s->role == ROLE_RESTORE) {
+		buf_put_u8(b, s->has_at ? 1 : 0);
+		buf_put_i64(b, s->has_at ? s->at_sec : 0);
+		buf_put_u32(b, s->has_at ? s->at_nsec : 0);
+	}
 }
 
 void start_release(struct start *s)
@@ -106,7 +111,8 @@ int start_decode(const unsigned char *p, size_t n, struct start *s, char *why, s
 	if (rd_u8(&r, &s->role) || rd_u32(&r, &s->flags) || rd_u8(&r, &s->verbosity) ||
 	    rd_u32(&r, &s->timeout))
 		return WHY("malformed START");
-	if (s->role != ROLE_SENDER && s->role != ROLE_RECEIVER && s->role != ROLE_SYNC)
+	if (s->role != ROLE_SENDER && s->role != ROLE_RECEIVER && s->role != ROLE_SYNC &&
+	    s->role != ROLE_RESTORE)
 		return WHY("START asks for unknown role %u", s->role);
 	if (s->flags & ~OPT_KNOWN_FLAGS)
 		return WHY("START has unknown flags 0x%x", s->flags & ~OPT_KNOWN_FLAGS);
@@ -133,6 +139,16 @@ int start_decode(const unsigned char *p, size_t n, struct start *s, char *why, s
 			return WHY("START exclude pattern %u malformed", i);
 		}
 		s->npatterns = i + 1;
+	}
+	if (s->role == ROLE_RESTORE) {
+		uint8_t has;
+
+		if (rd_u8(&r, &has) || rd_i64(&r, &s->at_sec) || rd_u32(&r, &s->at_nsec) || has > 1 ||
+		    s->at_nsec > 999999999u || (!has && (s->at_sec || s->at_nsec))) {
+			start_release(s);
+			return WHY("START restore time malformed");
+		}
+		s->has_at = has;
 	}
 	if (rd_end(&r)) {
 		start_release(s);

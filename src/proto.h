@@ -59,6 +59,7 @@ int hello_decode(const unsigned char *p, size_t n, struct hello *h, char *why, s
 #define ROLE_SENDER 1
 #define ROLE_RECEIVER 2
 #define ROLE_SYNC 3		/* a sync peer (doc/sync.md) */
+#define ROLE_RESTORE 4		/* a sender of DEST's history as it was (restore) */
 
 struct start {
 	uint8_t role;		/* of the server */
@@ -68,6 +69,9 @@ struct start {
 	char *root;
 	char **patterns;
 	uint32_t npatterns;
+	int has_at;		/* ROLE_RESTORE: restore the state at AT, else the mirror */
+	int64_t at_sec;
+	uint32_t at_nsec;
 };
 
 void start_encode(struct buf *b, const struct start *s);

@@ -534,7 +534,7 @@ static void both(struct receiver *r, const struct entry *s)
 	case 'f': {
 		int same;
 
-		if (r->a->sync) {
+		if (r->a->sync && !(r->flags & OPT_RESTORE)) {
 			/* The plan says whether content moves (doc/sync.md). */
 			same = !!(s->flags & ENTRY_META);
 		} else if (r->checksum) {
@@ -602,8 +602,17 @@ static int in_plan(struct receiver *r, const struct entry *s)
 static void sync_entry(struct receiver *r, const struct entry *s)
 {
 	const char *base;
-	int dirfd = parent_fd(r, s->path, &base), have;
+	int dirfd, have;
 
+	if (r->a->root_fd < 0) {
+		/* A dry run into a root that is not there yet: all of it would be new. */
+		if (s->flags & ENTRY_CONTEXT)
+			make_dir(r, s);
+		else if (!(s->flags & ENTRY_DELETE))
+			src_only(r, s);
+		return;
+	}
+	dirfd = parent_fd(r, s->path, &base);
 	if (dirfd < 0)
 		return;
 	have = entry_at(dirfd, base, s->path, &r->d, &r->dst);
@@ -688,6 +697,12 @@ static int on_entry(struct receiver *r, const unsigned char *p, size_t n)
 		r->st.links++;
 	}
 	if (r->a->sync) {
+		if ((r->flags & OPT_RESTORE) && (s.flags & (ENTRY_DELETE | ENTRY_META))) {
+			fatal(r, EXIT_PROTOCOL, "protocol error from the sender: a restore listed %s "
+			      "with flags 0x%x (a restore deletes nothing)", s.path, s.flags);
+			entry_release(&s);
+			return -1;
+		}
 		if (r->a->plan && !in_plan(r, &s)) {
 			fatal(r, EXIT_PROTOCOL, "protocol error from the sender: listing entry %s (flags "
 			      "0x%x) is not in the plan this side sent", s.path, s.flags);

@@ -29,17 +29,21 @@
 #include "buf.h"
 #include "durable.h"
 #include "escape.h"
+#include "exclude.h"
 #include "exitcode.h"
 #include "hash.h"
 #include "histindex.h"
 #include "history.h"
 #include "log.h"
+#include "opts.h"
 #include "path.h"
+#include "proto.h"
 #include "remote.h"
+#include "report.h"
 #include "restore.h"
 #include "session.h"
 
-#define WHYLEN 256
+#define WHYLEN 1024
 
 /* ---- the plan ---------------------------------------------------------------- */
 
@@ -203,6 +207,136 @@ static void plan_release(struct plan *p)
 		if (!p->it[i].v)
 			free((char *)p->it[i].path);
 	free(p->it);
+}
+
+/* "Nothing to restore" into WHY: ARG as the user gave it, PATH within DEST, T or NULL. */
+static void nothing_to_restore(char *why, size_t len, const char *arg, const char *path,
+			       const struct timespec *t)
+{
+	char tt[40];
+
+	if (t) {
+		iso_time(tt, sizeof(tt), t, 0);
+		snprintf(why, len, "%s: nothing to restore: %s did not exist at %s (see shelter "
+			 "versions %s)", arg, *path ? path : "DEST", tt, arg);
+	} else {
+		snprintf(why, len, "%s: nothing to restore: %s is not in DEST's mirror (see shelter "
+			 "versions %s, and use --at)", arg, *path ? path : "DEST", arg);
+	}
+}
+
+/* ---- a restore source: the plan, read by a sender --------------------------------- */
+
+struct restore_src {
+	struct beneath db;
+	struct hlist l;
+	struct plan p;
+};
+
+struct restore_src *restore_src_new(int dest_fd, const char *arg, const char *path,
+				    const struct timespec *t, unsigned *problems, char *why,
+				    size_t whylen)
+{
+	struct restore_src *s = xmalloc(sizeof(*s));
+
+	memset(s, 0, sizeof(*s));
+	hist_load(&s->l, dest_fd, path, HIST_ANCESTORS);
+	*problems = s->l.problems;
+	make_plan(&s->p, &s->l, path, t);
+	if (!s->p.n) {
+		nothing_to_restore(why, whylen, arg, path, t);
+		restore_src_free(s);
+		return NULL;
+	}
+	beneath_init(&s->db, dest_fd);
+	return s;
+}
+
+size_t restore_src_count(const struct restore_src *s)
+{
+	return s->p.n;
+}
+
+void restore_src_entry(const struct restore_src *s, size_t i, struct entry *e)
+{
+	const struct item *it = &s->p.it[i];
+
+	memset(e, 0, sizeof(*e));
+	e->path = (char *)it->path;
+	e->path_len = strlen(it->path);
+	e->type = it->type;
+	e->mode = it->has_meta ? it->mode : 0755;
+	e->uid = it->has_owner ? it->uid : getuid();
+	e->gid = it->has_owner ? it->gid : getgid();
+	e->mtime_sec = it->mtime.tv_sec;
+	e->mtime_nsec = (uint32_t)it->mtime.tv_nsec;
+	if (!it->has_meta) {
+		/* A directory nothing is known of: made now, as a local restore makes it. */
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		e->mtime_sec = now.tv_sec;
+		e->mtime_nsec = (uint32_t)now.tv_nsec;
+	}
+	if (it->v) {
+		e->size = it->type == 'f' ? it->v->size : 0;
+		e->target = it->v->target;
+	} else if (it->above || !it->has_meta) {
+		/* Above PATH, or nothing known of it: made when missing, else left alone. */
+		e->flags = ENTRY_CONTEXT;
+	}
+}
+
+int restore_src_open(struct restore_src *s, const char *path, struct restore_file *f)
+{
+	struct item key = { .path = path }, *it;
+	const struct hversion *v;
+	const char *base;
+	int dfd;
+
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	it = bsearch(&key, s->p.it, s->p.n, sizeof(*s->p.it), cmp_items);
+	if (!it || !it->v || it->type != 'f') {
+		errno = ENOENT;
+		return -1;
+	}
+	v = it->v;
+	if (v->pass) {
+		f->where = xmalloc(strlen(v->pass) + strlen(v->path) + 32);
+		sprintf(f->where, ".shelter/history/%s/tree/%s", v->pass, v->path);
+	} else {
+		f->where = xstrdup(v->path);
+	}
+	f->has_hash = v->has_hash;
+	memcpy(f->hash, v->hash, HASH_LEN);
+	f->size = v->size;
+	f->mode = it->mode;
+	f->mtime = it->mtime;
+	dfd = beneath_parent(&s->db, f->where, &base);
+	if (dfd >= 0)
+		f->fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (f->fd < 0) {
+		int e = errno;
+
+		error("%s: cannot read DEST/%s: %s", path, f->where, strerror(e));
+		free(f->where);
+		f->where = NULL;
+		errno = e == ENOENT ? EIO : e;	/* listed, but its copy is gone */
+		return -1;
+	}
+	return 0;
+}
+
+void restore_src_free(struct restore_src *s)
+{
+	if (!s)
+		return;
+	if (s->p.n)
+		beneath_release(&s->db);
+	plan_release(&s->p);
+	hist_release(&s->l);
+	free(s);
 }
 
 /* ---- carrying it out ----------------------------------------------------------- */
@@ -635,11 +769,7 @@ static int holds(const char *a, const char *b)
 	return !strncmp(a, b, n) && (b[n] == '\0' || b[n] == '/');
 }
 
-/*
- * Check TARGET: a directory, empty unless IN_PLACE, not inside DEST nor
- * holding it; *MISSING when it is not there yet. Returns an exit code.
- */
-static int check_target(const char *target, const char *dest, int in_place, int *missing)
+int restore_check_target(const char *target, const char *dest, int in_place, int *missing)
 {
 	char rdest[PATH_MAX], rtarget[PATH_MAX];
 	struct stat st;
@@ -686,6 +816,8 @@ static int check_target(const char *target, const char *dest, int in_place, int 
 		if (!realpath(target, rtarget))
 			return error("TARGET %s: %s", target, strerror(errno)), EXIT_ROOTS;
 	}
+	if (!dest)
+		return EXIT_OK;
 	if (!realpath(dest, rdest))
 		return error("DEST %s: %s", dest, strerror(errno)), EXIT_ROOTS;
 	if (holds(rdest, rtarget) || (!*missing && holds(rtarget, rdest)))
@@ -698,9 +830,12 @@ static int check_target(const char *target, const char *dest, int in_place, int 
 
 int restore_main(int argc, const char **argv, const char *usage)
 {
-	const char *at = NULL;
+	const char *at = NULL, *arg = NULL;
 	struct poptOption table[] = {
 		{ "at", 0, POPT_ARG_STRING, &at, 'a', NULL, NULL },
+		{ "rsh", 'e', POPT_ARG_STRING, &arg, 'e', NULL, NULL },
+		{ "remote-cmd", 0, POPT_ARG_STRING, &arg, 'r', NULL, NULL },
+		{ "timeout", 0, POPT_ARG_STRING, &arg, 't', NULL, NULL },
 		{ "in-place", 0, POPT_ARG_NONE, NULL, 'p', NULL, NULL },
 		{ "dry-run", 'n', POPT_ARG_NONE, NULL, 'n', NULL, NULL },
 		{ "verbose", 'v', POPT_ARG_NONE, NULL, 'v', NULL, NULL },
@@ -712,6 +847,7 @@ int restore_main(int argc, const char **argv, const char *usage)
 	struct restore r;
 	struct hlist l;
 	struct plan p;
+	struct opts o;
 	const char **rest;
 	char *dest = NULL, *path = NULL, *at_arg = NULL, why[WHYLEN];
 	int rc, in_place = 0, missing = 0;
@@ -720,6 +856,9 @@ int restore_main(int argc, const char **argv, const char *usage)
 	memset(&r, 0, sizeof(r));
 	memset(&l, 0, sizeof(l));
 	memset(&p, 0, sizeof(p));
+	memset(&o, 0, sizeof(o));
+	o.timeout = DEFAULT_TIMEOUT;
+	o.excludes = exclude_new();
 	r.dest_fd = r.target_fd = -1;
 	while ((rc = poptGetNextOpt(pc)) > 0) {
 		switch (rc) {
@@ -728,14 +867,29 @@ int restore_main(int argc, const char **argv, const char *usage)
 			at_arg = (char *)at;
 			at = NULL;
 			break;
+		case 'e':
+		case 'r':
+			free((void *)(rc == 'e' ? o.rsh : o.remote_cmd));
+			*(rc == 'e' ? &o.rsh : &o.remote_cmd) = arg;
+			arg = NULL;
+			break;
+		case 't':
+			rc = parse_number("--timeout", arg, MAX_TIMEOUT, "a number of seconds",
+					  &o.timeout);
+			free((void *)arg);
+			arg = NULL;
+			if (rc) {
+				rc = EXIT_USAGE;
+				goto out;
+			}
+			break;
 		case 'p': in_place = 1; break;
 		case 'n': r.dry = 1; break;
 		case 'v': r.verbose = 1; break;
 		case 'h':
 			fputs(usage, stdout);
-			poptFreeContext(pc);
-			free(at_arg);
-			return EXIT_OK;
+			rc = EXIT_OK;
+			goto out;
 		}
 	}
 	if (rc < -1) {
@@ -761,11 +915,19 @@ int restore_main(int argc, const char **argv, const char *usage)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (is_remote_arg(rest[0]) || is_remote_arg(rest[1])) {
-		fprintf(stderr, "shelter: restore %s %s: remote restore is not supported yet; "
-			"both DEST and TARGET must be local paths (run shelter restore on the "
-			"machine that holds DEST and copy the result)\n", rest[0], rest[1]);
+	if (is_remote_arg(rest[0]) && is_remote_arg(rest[1])) {
+		fprintf(stderr, "shelter: restore %s %s: both DEST and TARGET are remote; one "
+			"side must be local\nTry 'shelter --help' for more information.\n", rest[0],
+			rest[1]);
 		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (is_remote_arg(rest[0]) || is_remote_arg(rest[1])) {
+		o.verbosity = r.verbose || r.dry ? 2 : 1;
+		o.flags = r.dry ? OPT_DRY_RUN : 0;
+		log_verbosity = o.verbosity;
+		report_setup(0, o.verbosity);
+		rc = restore_remote(&o, rest[0], rest[1], t, in_place);
 		goto out;
 	}
 	if (hist_split(rest[0], &dest, &path)) {
@@ -778,7 +940,7 @@ int restore_main(int argc, const char **argv, const char *usage)
 		rc = EXIT_ROOTS;
 		goto out;
 	}
-	rc = check_target(rest[1], dest, in_place, &missing);
+	rc = restore_check_target(rest[1], dest, in_place, &missing);
 	if (rc)
 		goto out;
 	hist_load(&l, r.dest_fd, path, HIST_ANCESTORS);
@@ -786,16 +948,8 @@ int restore_main(int argc, const char **argv, const char *usage)
 		partial(&r);
 	make_plan(&p, &l, path, t);
 	if (!p.n) {
-		char tt[40];
-
-		if (t)
-			iso_time(tt, sizeof(tt), t, 0);
-		if (t)
-			error("%s: nothing to restore: %s did not exist at %s (see shelter versions "
-			      "%s)", rest[0], *path ? path : "DEST", tt, rest[0]);
-		else
-			error("%s: nothing to restore: %s is not in DEST's mirror (see shelter "
-			      "versions %s, and use --at)", rest[0], *path ? path : "DEST", rest[0]);
+		nothing_to_restore(why, sizeof(why), rest[0], path, t);
+		error("%s", why);
 		rc = EXIT_ROOTS;
 		goto out;
 	}
@@ -847,6 +1001,10 @@ out:
 	free(path);
 	free(at_arg);
 	free((char *)at);
+	free((void *)arg);
+	free((void *)o.rsh);
+	free((void *)o.remote_cmd);
+	exclude_free(o.excludes);
 	poptFreeContext(pc);
 	return rc;
 }

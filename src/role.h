@@ -12,6 +12,7 @@
 
 struct exclude;
 struct plan;
+struct restore_src;
 
 struct role_args {
 	struct chan *c;
@@ -23,6 +24,8 @@ struct role_args {
 	const struct plan *plan;	/* sync mode: the sender lists only this; a
 					 * receiver accepts only this */
 	int sync;		/* sync mode (doc/sync.md): receiver applies a plan */
+	struct restore_src *rsrc;	/* restore: the sender lists and reads this */
+	int start_code;		/* sender: the pass's exit code so far (restore: history unread) */
 };
 
 /*

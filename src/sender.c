@@ -25,6 +25,7 @@
 #include "proto.h"
 #include "report.h"
 #include "role.h"
+#include "restore.h"
 #include "rsx.h"
 #include "scan.h"
 
@@ -115,13 +116,30 @@ static int serve(struct sender *s, const struct req *q, const struct buf *sig)
 	struct stat st, st2;
 	struct file_hdr fh;
 	struct file_end fe;
+	struct restore_file rf = { .fd = -1 };
 	struct buf b = BUF_INIT;
 	uint64_t off = 0;
 	int dirfd, fd = -1, ret = -1;
 
-	dirfd = beneath_parent(&s->bn, q->path, &base);
-	if (dirfd >= 0)
-		fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (s->a->rsrc) {
+		/* A restore: the version the plan chose, from the mirror or the history. */
+		if (restore_src_open(s->a->rsrc, q->path, &rf) < 0) {
+			if (errno == ENOENT) {
+				snprintf(why, sizeof(why), "request for %s, which the restore did not "
+					 "list as a file", q->path);
+				return proto_fail(s, why);
+			}
+			send_status(s, q->id, FILE_UNREADABLE, strerror(errno));
+			s->code = exit_worse(s->code, EXIT_PARTIAL);
+			return 0;
+		}
+		fd = rf.fd;
+	} else {
+		dirfd = beneath_parent(&s->bn, q->path, &base);
+		if (dirfd >= 0)
+			fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC |
+				    O_NONBLOCK);
+	}
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		int e = fd < 0 ? errno : EINVAL;
 
@@ -136,12 +154,14 @@ static int serve(struct sender *s, const struct req *q, const struct buf *sig)
 		}
 		if (fd >= 0)
 			close(fd);
+		free(rf.where);
 		return 0;
 	}
 	if (q->has_sig) {
 		job = rsx_delta_new(sig->data, sig->len, q->basis_size, data_sink, s, why, sizeof(why));
 		if (!job) {
 			close(fd);
+			free(rf.where);
 			return proto_fail(s, why);
 		}
 	}
@@ -153,6 +173,12 @@ static int serve(struct sender *s, const struct req *q, const struct buf *sig)
 	fh.mtime_sec = st.st_mtim.tv_sec;
 	fh.mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
 	fh.mode = st.st_mode & 07777;
+	if (s->a->rsrc) {
+		/* A kept version comes back with the metadata its record holds. */
+		fh.mtime_sec = rf.mtime.tv_sec;
+		fh.mtime_nsec = (uint32_t)rf.mtime.tv_nsec;
+		fh.mode = rf.mode & 07777;
+	}
 	file_encode(&b, &fh);
 	chan_send(s->c, F_FILE, b.data, b.len);
 	buf_reset(&b);
@@ -204,6 +230,13 @@ static int serve(struct sender *s, const struct req *q, const struct buf *sig)
 	if (fstat(fd, &st2) < 0 || !same_stat(&st, &st2) || off != fh.size)
 		fe.changed = 1;
 	hasher_final(h, fe.hash);
+	if (rf.has_hash && !fe.changed && (off != rf.size || memcmp(fe.hash, rf.hash, HASH_LEN))) {
+		/* The receiver checks what it got against the record: it will refuse it. */
+		error("%s: DEST/%s does not match the XXH3-128 its history index records (the kept "
+		      "copy is damaged); not restored", q->path, rf.where);
+		s->code = exit_worse(s->code, EXIT_PARTIAL);
+		memcpy(fe.hash, rf.hash, HASH_LEN);
+	}
 	if (job)
 		rsx_counts(job, &fe.literal, &fe.matched);
 	else
@@ -217,6 +250,7 @@ out:
 	hasher_free(h);
 	rsx_free(job);
 	close(fd);
+	free(rf.where);
 	return ret;
 }
 
@@ -490,6 +524,24 @@ static int list_plan(struct sender *s)
 	return ret;
 }
 
+/* A restore: the plan's items, in listing order (doc/protocol.md, "Restore"). */
+static int list_restore(struct sender *s)
+{
+	size_t i, n = restore_src_count(s->a->rsrc);
+	struct buf b = BUF_INIT;
+	struct entry e;
+	int ret = 0;
+
+	for (i = 0; i < n && !ret; i++) {
+		restore_src_entry(s->a->rsrc, i, &e);
+		ret = send_entry(s, &b, &e, 0);
+	}
+	if (!ret)
+		send_end_list(s, &b, n);
+	buf_release(&b);
+	return ret;
+}
+
 static int list(struct sender *s)
 {
 	struct scan *sc = scan_open(s->a->root_fd, s->a->ex, 0);
@@ -541,8 +593,9 @@ int sender_run(const struct role_args *a, struct stats *stats)
 	s.a = a;
 	s.c = a->c;
 	s.next_id = 1;
+	s.code = a->start_code;
 	beneath_init(&s.bn, a->root_fd);
-	if ((a->plan ? list_plan(&s) : list(&s)) == 0) {
+	if ((a->rsrc ? list_restore(&s) : a->plan ? list_plan(&s) : list(&s)) == 0) {
 		while (!s.done) {
 			const unsigned char *p;
 			size_t n;

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -30,6 +31,8 @@
 #include "proto.h"
 #include "remote.h"
 #include "report.h"
+#include "restore.h"
+#include "histindex.h"
 #include "role.h"
 #include "session.h"
 #include "syncpeer.h"
@@ -393,8 +396,13 @@ int session_open(const struct opts *o, const char *host, struct start *st, struc
 	if (code)
 		return code;
 	cn->started = 1;
-	if (chan_recv(&cn->c, &t, &p, &n, 1) < 0)
-		return cn->c.eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
+	do {
+		/* Warnings the server had while it set up (a restore reading history). */
+		if (chan_recv(&cn->c, &t, &p, &n, 1) < 0)
+			return cn->c.eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
+	} while (t == F_MSG && role_common_frame(t, p, n, &k) == 1);
+	if (t == F_MSG)
+		return k;
 	if (t == F_ERROR) {
 		role_common_frame(t, p, n, &k);
 		return peer_code(k);
@@ -719,8 +727,76 @@ static int open_root(struct chan *c, const struct start *st, const struct server
 	return server_fail(c, EXIT_ROOTS, "%s %s: %s", what, st->root, strerror(errno));
 }
 
+/*
+ * A restore's root is DEST[/PATH] (doc/protocol.md, "Restore"): split where
+ * .shelter is, as `shelter restore` does, open DEST (beneath --restrict's
+ * directory, like any root) and make the plan. Returns an exit code.
+ */
+static int open_restore(struct chan *c, const struct start *st, const struct server_opts *so,
+			int *fd, struct restore_src **src, unsigned *problems)
+{
+	struct timespec at = { .tv_sec = st->at_sec, .tv_nsec = st->at_nsec };
+	char why[WHYLEN], *arg, *dest = NULL, *path = NULL;
+	int code = 0;
+
+	*fd = -1;
+	if (so->restrict_dir) {
+		const char *rel = st->root + strspn(st->root, "/");
+
+		arg = xmalloc(strlen(so->restrict_dir) + strlen(rel) + 2);
+		sprintf(arg, "%s/%s", so->restrict_dir, rel);
+	} else {
+		arg = xstrdup(st->root);
+	}
+	if (hist_split(arg, &dest, &path)) {
+		code = server_fail(c, EXIT_ROOTS, "restore %s: not DEST[/PATH] (see above)", st->root);
+		goto out;
+	}
+	if (so->restrict_dir) {
+		struct start sub = *st;
+
+		/* DEST starts with the directory: what follows is taken inside it. */
+		sub.root = dest + strlen(so->restrict_dir);
+		code = open_restricted(c, &sub, so->restrict_dir, fd);
+	} else if ((*fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		code = server_fail(c, EXIT_ROOTS, "DEST %s: %s", dest, strerror(errno));
+	}
+	if (!code) {
+		*src = restore_src_new(*fd, st->root, path, st->has_at ? &at : NULL, problems, why,
+				       sizeof(why));
+		if (!*src)
+			code = server_fail(c, EXIT_ROOTS, "%s", why);
+	}
+out:
+	free(arg);
+	free(dest);
+	free(path);
+	return code;
+}
+
+/* 1 if the directory FD holds nothing. */
+static int dir_empty(int fd)
+{
+	int dup_fd = dup(fd), empty = 1;
+	struct dirent *de;
+	DIR *d;
+
+	if (dup_fd < 0 || !(d = fdopendir(dup_fd))) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return 0;
+	}
+	while (empty && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
 int server_main(int in_fd, int out_fd, const struct server_opts *so)
 {
+	struct restore_src *rsrc = NULL;
+	unsigned problems = 0;
 	char why[WHYLEN];
 	struct role_args ra;
 	struct stats stats;
@@ -764,7 +840,16 @@ int server_main(int in_fd, int out_fd, const struct server_opts *so)
 					   "exclude pattern");
 			goto out;
 		}
-	code = open_root(&c, &st, so, &root_fd);
+	if (st.role == ROLE_RESTORE)
+		code = open_restore(&c, &st, so, &root_fd, &rsrc, &problems);
+	else
+		code = open_root(&c, &st, so, &root_fd);
+	if (!code && st.role == ROLE_RECEIVER && (st.flags & OPT_RESTORE) &&
+	    !(st.flags & OPT_IN_PLACE) && root_fd >= 0 && !dir_empty(root_fd))
+		code = server_fail(&c, EXIT_ROOTS, "TARGET %s exists and is not empty: restore into a "
+				   "new or empty directory, or add --in-place to restore over what is "
+				   "there (what it replaces is kept under TARGET/.shelter/history/)",
+				   st.root);
 	if (code)
 		goto out;
 	{
@@ -780,6 +865,9 @@ int server_main(int in_fd, int out_fd, const struct server_opts *so)
 	ra.root_name = st.root;
 	ra.flags = st.flags;
 	ra.ex = ex;
+	ra.sync = st.role == ROLE_RECEIVER && (st.flags & OPT_RESTORE);
+	ra.rsrc = rsrc;
+	ra.start_code = problems ? EXIT_PARTIAL : EXIT_OK;
 	chan_keepalive(&c);
 	if (st.role == ROLE_SYNC)
 		code = root_fd < 0 ? EXIT_ROOTS : syncpeer_serve(&c, root_fd, st.root, st.flags, ex);
@@ -792,6 +880,7 @@ int server_main(int in_fd, int out_fd, const struct server_opts *so)
 out:
 	if (c.timed_out)
 		code = EXIT_TIMEOUT;
+	restore_src_free(rsrc);
 	if (root_fd >= 0)
 		close(root_fd);
 	exclude_free(ex);

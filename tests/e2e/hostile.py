@@ -1158,7 +1158,7 @@ def start_first(peer, root, args):
 @case
 def start_bad_role(peer, root, args):
     peer.send(HELLO, hello())
-    peer.send(START, start(4, root))  # 3 is the sync peer (doc/sync.md)
+    peer.send(START, start(5, root))  # 3 is the sync peer, 4 a restore (doc/protocol.md)
 
 
 @case
