@@ -702,6 +702,29 @@ def always_changing(peer, root, args):
 
 
 @case
+def restore_delete(peer, root, args):
+    """Serve a restore (role 4) whose listing asks to delete 'victim': a restore
+    deletes nothing, so the client refuses it (exit 12)."""
+    if not serve_handshake(peer, 4):
+        return
+    peer.send(ENTRY, entry("victim", "f", size=1, flags=2))
+    peer.send(END_LIST, end_list(1))
+
+
+@case
+def restore_unlisted_req(peer, root, args):
+    """Receive a restore pushed to us (role 2, flag 64) and ask for a path it did
+    not list: the client's sender refuses (exit 12) and sends nothing of it."""
+    if not serve_handshake(peer, ROLE_RECEIVER):
+        return
+    while True:
+        f = peer.expect(ENTRY, END_LIST)
+        if not f or f[0] == END_LIST:
+            break
+    peer.send(REQ, req(1, (args[0] if args else "secret").encode()))
+
+
+@case
 def data_before_file(peer, root, args):
     rid = one_file(peer, root)
     if rid is not None:

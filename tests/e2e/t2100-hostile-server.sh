@@ -44,7 +44,9 @@ dest_empty() {
 
 # client WANT MODE CASE [ARGS...] [-- SHELTER-OPTIONS...]: run the client
 # against hostile.py serving CASE, from inside case/. MODE is pull
-# (fakehost:/srv/root -> dest) or push (src -> fakehost:/srv/root). The
+# (fakehost:/srv/root -> dest) or push (src -> fakehost:/srv/root), or
+# restore-pull (restore --in-place fakehost:/srv/root dest) or restore-push
+# (restore src fakehost:/srv/root: src as a DEST without history). The
 # client must exit WANT within 30 s; its output goes to ./out and ./err,
 # the transcript to ./hostile.log. hostile.py's own checks must hold, and
 # the client's stderr must be nothing but "shelter: error/warning:" lines.
@@ -58,7 +60,13 @@ client() {
 	done
 	[ $# -gt 0 ] && shift
 	: >hostile.log
-	if [ "$mode" = pull ]; then
+	if [ "$mode" = restore-pull ]; then
+		(cd case && HOSTILE_TIMEOUT=10 timeout 30 "$SHELTER" restore --in-place -e "$cmd" \
+			--remote-cmd x "$@" fakehost:/srv/root dest) >out 2>err || got=$?
+	elif [ "$mode" = restore-push ]; then
+		(cd case && HOSTILE_TIMEOUT=10 timeout 30 "$SHELTER" restore -e "$cmd" --remote-cmd x \
+			"$@" src fakehost:/srv/root) >out 2>err || got=$?
+	elif [ "$mode" = pull ]; then
 		(cd case && HOSTILE_TIMEOUT=10 timeout 30 "$SHELTER" backup --retries 0 -e "$cmd" --remote-cmd x \
 			"$@" fakehost:/srv/root dest) >out 2>err || got=$?
 	else
@@ -260,6 +268,19 @@ t 'pull: a file "changed while read" at every read: asked 4 times, not installed
 	grep -q "file kept changing while it was read (4 reads)" err &&
 	expect_eq 4 "$(grep -c "< REQ" hostile.log)" "requests for the file" &&
 	clean && dest_empty
+'
+# ---- restore over ssh: a restore deletes nothing, serves only its plan ------------------------
+
+t 'restore from a hostile server: a DELETE in its listing is a protocol error, nothing deleted' '
+	setup && printf "keep me\n" >case/dest/victim &&
+	client 12 restore-pull restore-delete && says "a restore deletes nothing" &&
+	clean && expect_eq "keep me" "$(cat case/dest/victim)"
+'
+t 'restore to a hostile server: a REQ for a symlink, a missing or an outside path is refused' '
+	setup_src_links &&
+	client 12 restore-push restore-unlisted-req slink && says "did not list as a file" && clean &&
+	client 12 restore-push restore-unlisted-req nothere && says "did not list as a file" && clean &&
+	client 12 restore-push restore-unlisted-req ../secret && clean
 '
 t 'pull: fewer bytes than FILE announced: not installed' '
 	setup && client 23 pull data-too-short && clean && dest_empty
