@@ -31,6 +31,7 @@
 #include "remote.h"
 #include "report.h"
 #include "role.h"
+#include "runlog.h"
 #include "session.h"
 #include "syncpeer.h"
 
@@ -424,7 +425,8 @@ int session_close(struct conn *cn, int code)
 	return code;
 }
 
-int client_backup(const struct opts *o, const char *src, const char *dest)
+int client_backup(const struct opts *o, const char *src, const char *dest,
+		  struct runcounts *out)
 {
 	char why[WHYLEN], *host = NULL, *rpath = NULL, *dest_abs = NULL;
 	char rlocal[PATH_MAX];
@@ -538,6 +540,15 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 		progress_end();
 		if (o->stats)
 			report_stats(&stats, c.sent, c.received);
+		if (out) {
+			out->known = 1;
+			out->s = stats;
+		}
+	}
+	if (out && started) {
+		out->wire_known = 1;
+		out->wire_sent = c.sent;
+		out->wire_received = c.received;
 	}
 	close(fd);
 	if (c.timed_out) {

@@ -12,8 +12,14 @@
 #include "opts.h"
 #include "proto.h"
 
-/* shelter backup SRC DEST, both local. Returns the exit code. */
-int client_backup(const struct opts *o, const char *src, const char *dest);
+struct runcounts;
+
+/*
+ * shelter backup SRC DEST (one may be remote). Returns the exit code; what
+ * the pass counted goes to *OUT when OUT is not NULL (the run log).
+ */
+int client_backup(const struct opts *o, const char *src, const char *dest,
+		  struct runcounts *out);
 
 /* A client's connection to its server (for a sync pass). */
 struct conn {
