@@ -100,6 +100,7 @@ static const char usage_text[] =
 	"                           SRC); what it replaces is kept in TARGET/.shelter/\n"
 	"  -n, --dry-run            list what would be restored, change nothing\n"
 	"  -v, --verbose            list each path restored\n"
+	"      --run-log=FILE       append the run's JSON line to FILE\n"
 	"\n"
 	"Status options (the last run of each pair, from the run log):\n"
 	"      --max-age=AGE        exit 17 if a pair's last run failed or is older than\n"

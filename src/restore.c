@@ -37,6 +37,7 @@
 #include "path.h"
 #include "remote.h"
 #include "restore.h"
+#include "runlog.h"
 #include "session.h"
 
 #define WHYLEN 256
@@ -698,12 +699,16 @@ static int check_target(const char *target, const char *dest, int in_place, int 
 
 int restore_main(int argc, const char **argv, const char *usage)
 {
-	const char *at = NULL;
+	const char *at = NULL, *run_log = NULL;
+	char *run_log_arg = NULL;
+	struct runlog *rl = NULL;
+	struct runcounts counts;
 	struct poptOption table[] = {
 		{ "at", 0, POPT_ARG_STRING, &at, 'a', NULL, NULL },
 		{ "in-place", 0, POPT_ARG_NONE, NULL, 'p', NULL, NULL },
 		{ "dry-run", 'n', POPT_ARG_NONE, NULL, 'n', NULL, NULL },
 		{ "verbose", 'v', POPT_ARG_NONE, NULL, 'v', NULL, NULL },
+		{ "run-log", 0, POPT_ARG_STRING, &run_log, 'r', NULL, NULL },
 		{ "help", 'h', POPT_ARG_NONE, NULL, 'h', NULL, NULL },
 		POPT_TABLEEND
 	};
@@ -727,6 +732,11 @@ int restore_main(int argc, const char **argv, const char *usage)
 			free(at_arg);
 			at_arg = (char *)at;
 			at = NULL;
+			break;
+		case 'r':
+			free(run_log_arg);
+			run_log_arg = (char *)run_log;
+			run_log = NULL;
 			break;
 		case 'p': in_place = 1; break;
 		case 'n': r.dry = 1; break;
@@ -768,6 +778,9 @@ int restore_main(int argc, const char **argv, const char *usage)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	/* The run log has a line for every restore that got this far. */
+	rl = runlog_begin("restore", rest, 2, run_log_arg);
+	rl->dry_run = r.dry;
 	if (hist_split(rest[0], &dest, &path)) {
 		rc = EXIT_USAGE;
 		goto out;
@@ -837,6 +850,17 @@ int restore_main(int argc, const char **argv, const char *usage)
 	plan_release(&r.fix);
 	rc = r.code;
 out:
+	if (rl) {
+		memset(&counts, 0, sizeof(counts));
+		counts.known = 1;
+		counts.s.files = p.n;
+		runlog_set_counts(rl, &counts);
+		runlog_end(rl, rc);
+		runlog_write(rl);
+		runlog_free(rl);
+	}
+	free(run_log_arg);
+	free((char *)run_log);
 	plan_release(&p);
 	hist_release(&l);
 	if (r.dest_fd >= 0)
