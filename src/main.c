@@ -192,8 +192,11 @@ static int monitored(const struct opts *o, const char *command, const char **roo
 	memset(&counts, 0, sizeof(counts));
 	rl = runlog_begin(command, roots, 2, o->run_log);
 	rl->dry_run = !!(o->flags & OPT_DRY_RUN);
+	runlog_arm(rl);
 	if (o->syslog)
 		runlog_syslog(rl);
+	/* A signal from here on still leaves the run's line (exit 20). */
+	session_signals();
 	code = hook_pre(o, rl);
 	if (!code)
 		code = !strcmp(command, "sync") ? client_sync(o, roots[0], roots[1], &counts)

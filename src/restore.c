@@ -781,6 +781,7 @@ int restore_main(int argc, const char **argv, const char *usage)
 	/* The run log has a line for every restore that got this far. */
 	rl = runlog_begin("restore", rest, 2, run_log_arg);
 	rl->dry_run = r.dry;
+	runlog_arm(rl);
 	if (hist_split(rest[0], &dest, &path)) {
 		rc = EXIT_USAGE;
 		goto out;

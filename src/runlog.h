@@ -55,6 +55,13 @@ struct runlog {
  */
 struct runlog *runlog_begin(const char *command, const char *const *roots, int nroots,
 			    const char *file);
+/*
+ * Make the line a signal would leave (exit 20), so that a pass that SIGINT,
+ * SIGTERM or SIGHUP ends still has one; runlog_on_signal (from the signal
+ * handler, async-signal-safe) stamps the time and appends it.
+ */
+void runlog_arm(struct runlog *rl);
+void runlog_on_signal(int sig);
 void runlog_set_counts(struct runlog *rl, const struct runcounts *c);
 /* Stamp the end and the exit code; messages are still collected after. */
 void runlog_end(struct runlog *rl, int code);

@@ -50,9 +50,9 @@ void session_set_tmp(int dirfd, const char *name)
 
 static void on_signal(int sig)
 {
-	(void)sig;
 	if (tmp_dirfd >= 0 && tmp_name)
 		unlinkat(tmp_dirfd, tmp_name, 0);
+	runlog_on_signal(sig);
 	_exit(EXIT_SIGNAL);
 }
 

@@ -162,6 +162,16 @@ t 'run log: sync and restore write their lines too' '
 	cmp rt/b src/d/b
 '
 
+t 'run log: a pass ended by SIGTERM (here during a slow --pre) still leaves its line, exit 20' '
+	tree && { "$SHELTER" backup --run-log=$PWD/r.log --pre "touch started; sleep 2" src dst >out 2>err & pid=$!; } &&
+	for _ in $(seq 50); do [ -e started ] && break; sleep 0.1; done &&
+	kill -TERM $pid && rc=0 && { wait $pid || rc=$?; } && expect_eq 20 $rc &&
+	expect_eq "failed 20 1" "$(field r.log "r[\"result\"], r[\"exit_code\"], len(L)")" &&
+	field r.log "r[\"messages\"][0][\"text\"]" | grep -q "^stopped by signal 15 before it finished" &&
+	expect_eq True "$(field r.log "r[\"start\"] <= r[\"end\"] and abs(__import__(\"calendar\").timegm(__import__(\"time\").strptime(r[\"end\"], \"%Y-%m-%dT%H:%M:%SZ\")) - __import__(\"time\").time()) < 10")" end time &&
+	[ ! -e dst ]
+'
+
 # ---- status -----------------------------------------------------------------------
 
 t 'status: the last run of each pair, for people and as JSON' '
