@@ -220,9 +220,16 @@ t 'status: no run log yet: said so; exit 17 under --max-age, 0 without; an unkno
 t 'status: damaged lines are skipped with a warning, never a crash; bad --max-age is a usage error' '
 	tree && sh_run 0 backup --run-log=$PWD/r.log src dst &&
 	{ printf "{\"v\":1,\"end\":\n"; printf "not json\n"; printf "{\"command\":\"backup\",\"roots\":[\"a\",\"b\",\"c\"],\"end\":\"x\",\"result\":\"ok\"}\n";
-	  printf "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n"; head -c 300 r.log; echo; } >>r.log &&
+	  printf "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n"; head -c 300 r.log; echo;
+	  printf "{\"end\":\"2026-01-01T00:00:00Z\",\"command\":\"b\\ud800\",\"roots\":[\"x\"],\"result\":\"ok\"}\n";
+	  printf "{\"end\":\"2026-01-01T00:00:00Z\",\"command\":\"b\",\"command\":\"c\",\"roots\":[\"x\"],\"result\":\"ok\"}\n";
+	  printf "{\"exit_code\":99999999999999999999999,\"end\":\"2026-01-01T00:00:00Z\",\"command\":\"b\",\"roots\":[\"x\"],\"result\":\"ok\"}\n";
+	  printf "{\"end\":\"2026-01-01T00:00:00Z\",\"command\":\"b\",\"roots\":[\"x\"],\"result\":\"ok\",\"z\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1}}}}}}}}}}}}}}}}}}\n";
+	  printf "{\"end\":\"2026-01-01T00:00:00Z\",\"command\":\"b\",\"roots\":[\"x\"],\"result\":\"ok\"} trailing\n";
+	  printf "{\"end\":\"2026-13-45T99:00:00Z\",\"command\":\"b\",\"roots\":[\"x\"],\"result\":\"ok\"}\n"; } >>r.log &&
 	sh_run 0 status --max-age 1h --run-log=$PWD/r.log &&
 	grep -q "warning: run log $PWD/r.log line 2: not a run log line" err &&
+	grep -q "warning: run log $PWD/r.log: 8 more lines that are not run log lines skipped" err &&
 	grep -q "^OK: 1 pair" out &&
 	sh_run 1 status --max-age 2026-01-01 --run-log=$PWD/r.log && grep -q "give an age" err &&
 	sh_run 1 status --max-age 5x && sh_run 1 status --bogus
