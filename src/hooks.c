@@ -270,6 +270,12 @@ char *mail_compose(const char *to, const struct runlog *rl)
 	return out;
 }
 
+/*
+ * Mail problems are errors, not warnings, so that -q (the usual in cron)
+ * still shows them; like every message after the pass, they leave its exit
+ * code alone.
+ */
+
 /* The first sendmail on PATH, then the usual places; NULL if none. */
 static char *find_sendmail(void)
 {
@@ -309,13 +315,13 @@ static void send_mail(const struct opts *o, const struct runlog *rl)
 
 	sm = find_sendmail();
 	if (!sm) {
-		warning("mail to %s: no sendmail found (looked on PATH, /usr/sbin/sendmail, "
+		error("mail to %s: no sendmail found (looked on PATH, /usr/sbin/sendmail, "
 			"/usr/lib/sendmail); the report was not sent: install an MTA or msmtp-mta",
 			o->mail_to);
 		return;
 	}
 	if (pipe(p) < 0) {
-		warning("mail to %s: pipe: %s; the report was not sent", o->mail_to, strerror(errno));
+		error("mail to %s: pipe: %s; the report was not sent", o->mail_to, strerror(errno));
 		free(sm);
 		return;
 	}
@@ -323,7 +329,7 @@ static void send_mail(const struct opts *o, const struct runlog *rl)
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0) {
-		warning("mail to %s: fork: %s; the report was not sent", o->mail_to, strerror(errno));
+		error("mail to %s: fork: %s; the report was not sent", o->mail_to, strerror(errno));
 		close(p[0]);
 		close(p[1]);
 		free(sm);
@@ -335,7 +341,7 @@ static void send_mail(const struct opts *o, const struct runlog *rl)
 		close(p[0]);
 		close(p[1]);
 		execl(sm, "sendmail", "-t", "-oi", (char *)NULL);
-		fprintf(stderr, "shelter: warning: mail to %s: cannot run %s: %s\n", o->mail_to, sm,
+		fprintf(stderr, "shelter: error: mail to %s: cannot run %s: %s\n", o->mail_to, sm,
 			strerror(errno));
 		_exit(127);
 	}
@@ -360,16 +366,16 @@ static void send_mail(const struct opts *o, const struct runlog *rl)
 	free(msg);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
-			warning("mail to %s: waitpid: %s", o->mail_to, strerror(errno));
+			error("mail to %s: waitpid: %s", o->mail_to, strerror(errno));
 			free(sm);
 			return;
 		}
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		describe_status(status, how, sizeof(how));
-		warning("mail to %s: %s %s; the report was not sent (check the mail setup: %s -t "
+		error("mail to %s: %s %s; the report was not sent (check the mail setup: %s -t "
 			"-oi < a test message)", o->mail_to, sm, how, sm);
 	} else if (werr) {
-		warning("mail to %s: writing to %s: %s; the report may be incomplete", o->mail_to,
+		error("mail to %s: writing to %s: %s; the report may be incomplete", o->mail_to,
 			sm, strerror(werr));
 	}
 	free(sm);

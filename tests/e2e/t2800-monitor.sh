@@ -352,10 +352,10 @@ mail_t 'mail that cannot be sent: reported on stderr and in the run log, the exi
 	printf "defaults\nauth off\ntls off\naccount default\nhost 127.0.0.1\nport 1\nfrom s@t\n" >rc &&
 	chmod 600 rc && mkdir bin && printf "#!/bin/sh\nexec msmtp -C %s \"\$@\"\n" "$PWD/rc" >bin/sendmail &&
 	chmod 755 bin/sendmail &&
-	PATH=$PWD/bin:$PATH sh_run 3 backup --run-log=$PWD/r.log --mail-to ops@example.com nosuch dst &&
-	grep -q "warning: mail to ops@example.com: $PWD/bin/sendmail exited [0-9]*; the report was not sent" err &&
+	PATH=$PWD/bin:$PATH sh_run 3 backup -q --run-log=$PWD/r.log --mail-to ops@example.com nosuch dst &&
+	grep -q "error: mail to ops@example.com: $PWD/bin/sendmail exited [0-9]*; the report was not sent" err &&
 	expect_eq "failed 3 1" "$(field r.log "r[\"result\"], r[\"exit_code\"], sum(\"the report was not sent\" in x[\"text\"] for x in r[\"messages\"])")" &&
-	tree && PATH=/usr/bin:/bin sh_run 0 backup --run-log=$PWD/r.log --mail-to ops@example.com --mail-on always src dst &&
+	tree && PATH=/usr/bin:/bin sh_run 0 backup -q --run-log=$PWD/r.log --mail-to ops@example.com --mail-on always src dst &&
 	{ [ -x /usr/sbin/sendmail ] || [ -x /usr/lib/sendmail ] || grep -q "no sendmail found" err; } &&
 	{ [ -x /usr/sbin/sendmail ] || [ -x /usr/lib/sendmail ] || expect_eq "warning 0" "$(field r.log "r[\"result\"], r[\"exit_code\"]")"; }
 '
