@@ -111,7 +111,7 @@ struct runlog *runlog_begin(const char *command, const char *const *roots, int n
 	for (i = 0; i < rl->nroots; i++)
 		rl->roots[i] = roots[i];
 	if (gethostname(rl->host, sizeof(rl->host) - 1) < 0)
-		strcpy(rl->host, "unknown");
+		snprintf(rl->host, sizeof(rl->host), "unknown");
 	clock_gettime(CLOCK_REALTIME, &rl->start);
 	rl->msgs = xmalloc(sizeof(*rl->msgs) * RUNLOG_MAX_ERRORS);
 	current = rl;
