@@ -345,6 +345,13 @@ mail_t '--mail-on: failure (default) sends nothing for an ok pass; always does' 
 	PATH=$SMBIN:$PATH sh_run 0 backup --mail-to a@example.com --mail-on always src dst-okalways &&
 	mail_with dst-okalways | grep -qx "Subject: shelter backup ok on $(hostname): src -> dst-okalways" &&
 	sh_run 1 backup --mail-on sometimes src dst && grep -q "give failure or always" err &&
+	evil="./nosuch-inject
+Bcc: evil@example.com" &&
+	PATH=$SMBIN:$PATH sh_run 3 backup --mail-to ops@example.com "$evil" dst &&
+	m=$(mail_with nosuch-inject) &&
+	printf "%s\n" "$m" | grep -qx "Subject: shelter backup FAILED on $(hostname): ./nosuch-inject?Bcc: evil@example.com -> dst" &&
+	! printf "%s\n" "$m" | sed "/^\$/q" | grep -q "^Bcc:" &&
+	printf "%s\n" "$m" | grep -i "^X-RcptTo:" | grep -v -q evil &&
 	sh_run 1 backup --mail-to "-oi" src dst && grep -q "give one mail address" err
 '
 
