@@ -12,6 +12,7 @@ complete -c shelter -n __fish_use_subcommand -a sync -d 'Two-way pass: changes o
 complete -c shelter -n __fish_use_subcommand -a conflicts -d 'List the conflict copies under a local ROOT'
 complete -c shelter -n __fish_use_subcommand -a versions -d 'List the versions DEST keeps of a file or a tree'
 complete -c shelter -n __fish_use_subcommand -a restore -d 'Write a file or a tree as it was at a time into TARGET'
+complete -c shelter -n __fish_use_subcommand -a status -d 'The last run of each pair, from the run log'
 complete -c shelter -n __fish_use_subcommand -s h -l help -d 'Print help and exit'
 complete -c shelter -n __fish_use_subcommand -s V -l version -d 'Print version (and librsync/xxhash versions) and exit'
 complete -c shelter -n __fish_use_subcommand -l server -d 'The other end of a pass (protocol on stdin/stdout)'
@@ -44,6 +45,14 @@ complete -c shelter -n $sync -l resync -d 'Forget the state: a first pass, which
 complete -c shelter -n $sync -l prefer -x -a 'newer older ROOT1 ROOT2' -d 'Settle conflicts instead of keeping both'
 complete -c shelter -n $sync -l max-delete -x -a '10 50 100' -d 'Stop before deleting more than PERCENT of a side\'s files'
 complete -c shelter -n $sync -l lock-wait -x -a '0 60 600' -d 'Wait SECONDS for another sync of the same pair'
+# Monitoring, backup and sync.
+complete -c shelter -n $backup -l run-log -r -F -d 'Append the run\'s JSON line to FILE'
+complete -c shelter -n $backup -l pre -x -a '(__fish_complete_command)' -d 'Run COMMAND first; if it fails, stop (exit 18)'
+complete -c shelter -n $backup -l post -x -a '(__fish_complete_command)' -d 'Run COMMAND after the pass, even a failed one'
+complete -c shelter -n $backup -l notify -x -a '(__fish_complete_command)' -d 'Run COMMAND after the pass with the result in its environment'
+complete -c shelter -n $backup -l mail-to -x -d 'Mail a report to ADDR through sendmail'
+complete -c shelter -n $backup -l mail-on -x -a 'failure always' -d 'When to mail (default failure)'
+complete -c shelter -n $backup -l syslog -d 'Log the summary and each error to syslog'
 # shelter conflicts ROOT
 complete -c shelter -n $conflicts -l exclude -x -d 'Leave out paths matching PATTERN'
 complete -c shelter -n $conflicts -l exclude-from -r -F -d 'Read exclude patterns from FILE'
@@ -63,7 +72,8 @@ function __shelter_backup_wants_dir
         else if test "$tok" = --
             set dashdash 1
         else if not string match -q -- '-*' $tok
-            and not contains -- $prev --exclude --exclude-from -e --rsh --remote-cmd --timeout --retries --retry-wait --state --prefer --max-delete --lock-wait
+            and not contains -- $prev --exclude --exclude-from -e --rsh --remote-cmd --timeout --retries --retry-wait --state --prefer --max-delete --lock-wait \
+                --run-log --pre --post --notify --mail-to --mail-on
             set n (math $n + 1)
         end
         set prev $tok
@@ -88,4 +98,13 @@ complete -c shelter -n $restore -s e -l rsh -x -a '(__fish_complete_command)' -d
 complete -c shelter -n $restore -l remote-cmd -r -F -d 'The shelter binary on the remote side'
 complete -c shelter -n $restore -l timeout -x -a '0 60 600 3600' -d 'Give up when no data moves for SECONDS (default 600, 0 = never)'
 complete -c shelter -n $restore -s h -l help -d 'Print help and exit'
+complete -c shelter -n $restore -l run-log -r -F -d 'Append the run\'s JSON line to FILE'
 complete -c shelter -n $restore -F
+
+# shelter status [--max-age AGE] [--json] [--run-log FILE] [ROOT...]
+set -l status_c '__fish_seen_subcommand_from status'
+complete -c shelter -n $status_c -l max-age -x -a '30m 12h 26h 3d 1w' -d 'Exit 17 if a last run failed or is older than AGE'
+complete -c shelter -n $status_c -l json -d 'One JSON array of the last runs\' lines'
+complete -c shelter -n $status_c -l run-log -r -F -d 'Read FILE instead of the default run log'
+complete -c shelter -n $status_c -s h -l help -d 'Print help and exit'
+complete -c shelter -n $status_c -a '(__fish_complete_directories (commandline -ct))'

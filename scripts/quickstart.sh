@@ -9,9 +9,12 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Build: compiler, autotools, the three libraries. Tests: Check, python3,
 # xxhash (xxhsum), openssh (the remote tests' private sshd), zsh and fish
-# (the completion tests), inotify-tools (a file written to while it is read).
+# (the completion tests), inotify-tools (a file written to while it is
+# read); msmtp, python3-aiosmtpd and sqlite3 (t2800: mail through msmtp to an
+# SMTP sink, the SQLite --pre recipe).
 DEPS="build-essential autoconf automake pkg-config librsync-dev libpopt-dev libxxhash-dev
-      check python3 xxhash openssh-client openssh-server util-linux procps zsh fish clang inotify-tools"
+      check python3 xxhash openssh-client openssh-server util-linux procps zsh fish clang
+      inotify-tools msmtp python3-aiosmtpd sqlite3"
 echo "== installing: $(echo $DEPS)"
 as_root apt-get update -qq
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $DEPS >/dev/null

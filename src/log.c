@@ -10,12 +10,20 @@ int log_verbosity = 1;
 
 static log_sink_fn *sink;
 static void *sink_arg;
+static log_sink_fn *tap;
+static void *tap_arg;
 static const char *prefix = "shelter";
 
 void log_set_sink(log_sink_fn *fn, void *arg)
 {
 	sink = fn;
 	sink_arg = arg;
+}
+
+void log_set_tap(log_sink_fn *fn, void *arg)
+{
+	tap = fn;
+	tap_arg = arg;
 }
 
 void log_set_prefix(const char *p)
@@ -62,18 +70,18 @@ void log_vmsg(enum log_kind kind, const char *fmt, va_list ap)
 	char text[8192];
 
 	vsnprintf(text, sizeof(text), fmt, ap);
-	if (sink)
-		sink(kind, text, sink_arg);
-	else
-		log_print(kind, text);
+	log_text(kind, text);
 }
 
 void log_text(enum log_kind kind, const char *text)
 {
-	if (sink)
+	if (sink) {
 		sink(kind, text, sink_arg);
-	else
-		log_print(kind, text);
+		return;
+	}
+	if (tap && kind <= LOG_WARNING)
+		tap(kind, text, tap_arg);
+	log_print(kind, text);
 }
 
 int error(const char *fmt, ...)

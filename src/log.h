@@ -28,6 +28,12 @@ extern int log_verbosity;
 typedef void log_sink_fn(enum log_kind kind, const char *text, void *arg);
 void log_set_sink(log_sink_fn *fn, void *arg);
 
+/*
+ * Also hand each error and warning printed here (not those that go to a
+ * sink) to FN: the run log collects them. NULL stops it.
+ */
+void log_set_tap(log_sink_fn *fn, void *arg);
+
 /* Program name prefix for locally printed errors ("shelter"). */
 void log_set_prefix(const char *prefix);
 

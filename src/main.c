@@ -14,12 +14,14 @@
 #include "exclude.h"
 #include "exitcode.h"
 #include "hash.h"
+#include "hooks.h"
 #include "log.h"
 #include "opts.h"
 #include "remote.h"
 #include "report.h"
 #include "restore.h"
 #include "rsx.h"
+#include "runlog.h"
 #include "session.h"
 #include "sync.h"
 
@@ -28,6 +30,8 @@ enum {
 	O_SERVER, O_VERBOSE, O_QUIET, O_DRY, O_CHECKSUM, O_ITEMIZE, O_RSH, O_REMOTE_CMD,
 	O_TIMEOUT, O_RESTRICT, O_READ_ONLY, O_STATE, O_RESYNC, O_PREFER, O_MAX_DELETE, O_LOCK_WAIT,
 	O_RETRIES, O_RETRY_WAIT,
+	/* monitoring */
+	O_RUN_LOG, O_PRE, O_POST, O_NOTIFY, O_MAIL_TO, O_MAIL_ON, O_SYSLOG,
 };
 
 static const char usage_text[] =
@@ -37,6 +41,7 @@ static const char usage_text[] =
 	"       shelter versions [--json] DEST[/PATH]\n"
 	"       shelter restore [--at=TIME] [--in-place] [-n] [-v] [-e COMMAND]\n"
 	"                       [--remote-cmd=PATH] [--timeout=SECONDS] DEST[/PATH] TARGET\n"
+	"       shelter status [--max-age=AGE] [--json] [--run-log=FILE] [ROOT...]\n"
 	"       shelter --help | --version\n"
 	"\n"
 	"backup makes DEST an exact mirror of the directory SRC; what a pass\n"
@@ -65,6 +70,17 @@ static const char usage_text[] =
 	"                           up to N times (default 2; 0 = never)\n"
 	"      --retry-wait=SECONDS wait before the first retry, doubled each time (default 10)\n"
 	"\n"
+	"Monitoring options (backup and sync):\n"
+	"      --run-log=FILE       append the run's JSON line to FILE (default\n"
+	"                           $XDG_STATE_HOME/shelter/runs.jsonl)\n"
+	"      --pre=COMMAND        run COMMAND (sh -c) first; if it fails, stop (exit 18)\n"
+	"      --post=COMMAND       run COMMAND after the pass, even a failed one, with\n"
+	"                           SHELTER_RESULT, SHELTER_EXIT_CODE... in its environment\n"
+	"      --notify=COMMAND     run COMMAND after the pass, with the same environment\n"
+	"      --mail-to=ADDR       mail a report to ADDR through sendmail\n"
+	"      --mail-on=WHEN       failure (default: any result but ok) or always\n"
+	"      --syslog             log the summary and each error to syslog\n"
+	"\n"
 	"Sync options:\n"
 	"      --state=FILE         the pair's state file (default under\n"
 	"                           $XDG_STATE_HOME/shelter/)\n"
@@ -91,6 +107,13 @@ static const char usage_text[] =
 	"  -v, --verbose            list each path restored\n"
 	"  -e, --rsh, --remote-cmd, --timeout: as for backup, when DEST or TARGET\n"
 	"                           (not both) is [user@]host:path\n"
+	"      --run-log=FILE       append the run's JSON line to FILE\n"
+	"\n"
+	"Status options (the last run of each pair, from the run log):\n"
+	"      --max-age=AGE        exit 17 if a pair's last run failed or is older than\n"
+	"                           AGE: 30m, 26h, 3d, 2w (a cron or Nagios check)\n"
+	"      --json               one JSON array of the last runs' lines\n"
+	"      --run-log=FILE       read FILE instead of the default run log\n"
 	"\n"
 	"Server options (for a command=\"...\" line in authorized_keys; see shelter(1)):\n"
 	"      --server             speak the protocol on stdin/stdout\n"
@@ -101,7 +124,7 @@ static const char usage_text[] =
 	"7 sync conflicts (both kept), 8 sync locked, 9 bad sync state, 10 connection,\n"
 	"11 destination I/O, 12 protocol data, 20 signal, 23 partial, 24 vanished,\n"
 	"25 --max-delete, 26 files kept changing while read, 30 timeout, 70 internal error.\n"
-	"See shelter(1).\n";
+	"Monitoring: 17 status check failed, 18 --pre failed. See shelter(1).\n";
 
 static int parse_prefer(const char *arg, int *out)
 {
@@ -132,11 +155,48 @@ static void opts_release(struct opts *o)
 	free((void *)o->rsh);
 	free((void *)o->remote_cmd);
 	free((void *)o->state);
+	free((void *)o->run_log);
+	free((void *)o->pre);
+	free((void *)o->post);
+	free((void *)o->notify);
+	free((void *)o->mail_to);
 }
 
 static void server_opts_release(struct server_opts *so)
 {
 	free((void *)so->restrict_dir);
+}
+
+/*
+ * A backup or sync pass with its run log line, --pre, --post, --notify,
+ * --mail-to and --syslog around it. The pass's exit code is what counts:
+ * nothing after the pass changes it.
+ */
+static int monitored(const struct opts *o, const char *command, const char **roots)
+{
+	struct runcounts counts;
+	struct runlog *rl;
+	int code;
+
+	memset(&counts, 0, sizeof(counts));
+	rl = runlog_begin(command, roots, 2, o->run_log);
+	rl->dry_run = !!(o->flags & OPT_DRY_RUN);
+	runlog_arm(rl);
+	if (o->syslog)
+		runlog_syslog(rl);
+	/* A signal from here on still leaves the run's line (exit 20). */
+	session_signals();
+	code = hook_pre(o, rl);
+	if (!code)
+		code = !strcmp(command, "sync") ? client_sync(o, roots[0], roots[1], &counts)
+						: client_backup(o, roots[0], roots[1], &counts);
+	runlog_set_counts(rl, &counts);
+	runlog_end(rl, code);
+	hooks_after(o, rl);
+	runlog_syslog_summary(rl);
+	runlog_write(rl);
+	runlog_free(rl);
+	return code;
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -179,6 +239,13 @@ int main(int argc, const char **argv)
 		{ "prefer", 0, POPT_ARG_STRING, &arg, O_PREFER, NULL, NULL },
 		{ "max-delete", 0, POPT_ARG_STRING, &arg, O_MAX_DELETE, NULL, NULL },
 		{ "lock-wait", 0, POPT_ARG_STRING, &arg, O_LOCK_WAIT, NULL, NULL },
+		{ "run-log", 0, POPT_ARG_STRING, &arg, O_RUN_LOG, NULL, NULL },
+		{ "pre", 0, POPT_ARG_STRING, &arg, O_PRE, NULL, NULL },
+		{ "post", 0, POPT_ARG_STRING, &arg, O_POST, NULL, NULL },
+		{ "notify", 0, POPT_ARG_STRING, &arg, O_NOTIFY, NULL, NULL },
+		{ "mail-to", 0, POPT_ARG_STRING, &arg, O_MAIL_TO, NULL, NULL },
+		{ "mail-on", 0, POPT_ARG_STRING, &arg, O_MAIL_ON, NULL, NULL },
+		{ "syslog", 0, POPT_ARG_NONE, NULL, O_SYSLOG, NULL, NULL },
 		{ "help", 'h', POPT_ARG_NONE, NULL, O_HELP, NULL, NULL },
 		{ "version", 'V', POPT_ARG_NONE, NULL, O_VERSION, NULL, NULL },
 		{ "server", 0, POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN, NULL, O_SERVER, NULL, NULL },
@@ -191,6 +258,8 @@ int main(int argc, const char **argv)
 		return versions_main(argc - 1, argv + 1, usage_text);
 	if (argc > 1 && !strcmp(argv[1], "restore"))
 		return restore_main(argc - 1, argv + 1, usage_text);
+	if (argc > 1 && !strcmp(argv[1], "status"))
+		return status_main(argc - 1, argv + 1, usage_text);
 	memset(&o, 0, sizeof(o));
 	memset(&so, 0, sizeof(so));
 	o.excludes = exclude_new();
@@ -269,6 +338,29 @@ int main(int argc, const char **argv)
 			sync_only = "--lock-wait";
 			break;
 		case O_READ_ONLY: so.read_only = 1; break;
+		/* monitoring */
+		case O_RUN_LOG: take_arg(&o.run_log, &arg); break;
+		case O_PRE: take_arg(&o.pre, &arg); break;
+		case O_POST: take_arg(&o.post, &arg); break;
+		case O_NOTIFY: take_arg(&o.notify, &arg); break;
+		case O_SYSLOG: o.syslog = 1; break;
+		case O_MAIL_TO:
+			if (!*arg || *arg == '-' || strpbrk(arg, "\r\n")) {
+				usage_error("--mail-to '%s': give one mail address", arg);
+				bad = 1;
+			}
+			take_arg(&o.mail_to, &arg);
+			break;
+		case O_MAIL_ON:
+			if (!strcmp(arg, "always") || !strcmp(arg, "failure")) {
+				o.mail_always = !strcmp(arg, "always");
+			} else {
+				usage_error("--mail-on '%s': give failure or always", arg);
+				bad = 1;
+			}
+			free((void *)arg);
+			arg = NULL;
+			break;
 		case O_EXCLUDE:
 		case O_EXCLUDE_FROM:
 			if (rc == O_EXCLUDE ? exclude_add(o.excludes, arg)
@@ -353,7 +445,7 @@ int main(int argc, const char **argv)
 			rc = usage_error("both SRC and DEST are remote ('%s'): one side must be local",
 					 rest[1]);
 		else
-			rc = client_backup(&o, rest[1], rest[2]);
+			rc = monitored(&o, "backup", rest + 1);
 	} else if (!strcmp(rest[0], "sync")) {
 		if (nrest != 3)
 			rc = usage_error("%s", "sync needs exactly two paths: ROOT1 ROOT2");
@@ -361,7 +453,7 @@ int main(int argc, const char **argv)
 			rc = usage_error("both ROOT1 and ROOT2 are remote ('%s'): one side must be "
 					 "local", rest[1]);
 		else
-			rc = client_sync(&o, rest[1], rest[2]);
+			rc = monitored(&o, "sync", rest + 1);
 	} else if (!strcmp(rest[0], "conflicts")) {
 		if (nrest != 2)
 			rc = usage_error("%s", "conflicts needs exactly one path: ROOT");
@@ -371,7 +463,7 @@ int main(int argc, const char **argv)
 			rc = client_conflicts(&o, rest[1]);
 	} else {
 		rc = usage_error("unknown command '%s' (this release has: backup, sync, conflicts, "
-				 "versions, restore; options of versions and restore go after the "
+				 "versions, restore, status; options of versions and restore go after the "
 				 "command)", rest[0]);
 	}
 	poptFreeContext(pc);

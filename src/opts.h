@@ -37,6 +37,14 @@ struct opts {
 	int prefer;			/* PREFER_* */
 	unsigned max_delete;		/* --max-delete PERCENT */
 	unsigned lock_wait;		/* --lock-wait SECONDS */
+
+	/* monitoring (runlog.c, hooks.c), client only */
+	const char *run_log;		/* --run-log FILE, or NULL for the default */
+	const char *pre, *post;		/* --pre CMD, --post CMD */
+	const char *notify;		/* --notify CMD */
+	const char *mail_to;		/* --mail-to ADDR */
+	int mail_always;		/* --mail-on always (else: when not ok) */
+	int syslog;			/* --syslog */
 };
 
 #define PREFER_NONE 0			/* keep both */

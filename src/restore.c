@@ -41,6 +41,7 @@
 #include "remote.h"
 #include "report.h"
 #include "restore.h"
+#include "runlog.h"
 #include "session.h"
 
 #define WHYLEN 1024
@@ -830,7 +831,10 @@ int restore_check_target(const char *target, const char *dest, int in_place, int
 
 int restore_main(int argc, const char **argv, const char *usage)
 {
-	const char *at = NULL, *arg = NULL;
+	const char *at = NULL, *arg = NULL, *run_log = NULL;
+	char *run_log_arg = NULL;
+	struct runlog *rl = NULL;
+	struct runcounts counts;
 	struct poptOption table[] = {
 		{ "at", 0, POPT_ARG_STRING, &at, 'a', NULL, NULL },
 		{ "rsh", 'e', POPT_ARG_STRING, &arg, 'e', NULL, NULL },
@@ -839,6 +843,7 @@ int restore_main(int argc, const char **argv, const char *usage)
 		{ "in-place", 0, POPT_ARG_NONE, NULL, 'p', NULL, NULL },
 		{ "dry-run", 'n', POPT_ARG_NONE, NULL, 'n', NULL, NULL },
 		{ "verbose", 'v', POPT_ARG_NONE, NULL, 'v', NULL, NULL },
+		{ "run-log", 0, POPT_ARG_STRING, &run_log, 'l', NULL, NULL },
 		{ "help", 'h', POPT_ARG_NONE, NULL, 'h', NULL, NULL },
 		POPT_TABLEEND
 	};
@@ -883,6 +888,11 @@ int restore_main(int argc, const char **argv, const char *usage)
 				goto out;
 			}
 			break;
+		case 'l':
+			free(run_log_arg);
+			run_log_arg = (char *)run_log;
+			run_log = NULL;
+			break;
 		case 'p': in_place = 1; break;
 		case 'n': r.dry = 1; break;
 		case 'v': r.verbose = 1; break;
@@ -922,6 +932,10 @@ int restore_main(int argc, const char **argv, const char *usage)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	/* The run log has a line for every restore that got this far. */
+	rl = runlog_begin("restore", rest, 2, run_log_arg);
+	rl->dry_run = r.dry;
+	runlog_arm(rl);
 	if (is_remote_arg(rest[0]) || is_remote_arg(rest[1])) {
 		o.verbosity = r.verbose || r.dry ? 2 : 1;
 		o.flags = r.dry ? OPT_DRY_RUN : 0;
@@ -991,6 +1005,17 @@ int restore_main(int argc, const char **argv, const char *usage)
 	plan_release(&r.fix);
 	rc = r.code;
 out:
+	if (rl) {
+		memset(&counts, 0, sizeof(counts));
+		counts.known = 1;
+		counts.s.files = p.n;
+		runlog_set_counts(rl, &counts);
+		runlog_end(rl, rc);
+		runlog_write(rl);
+		runlog_free(rl);
+	}
+	free(run_log_arg);
+	free((char *)run_log);
 	plan_release(&p);
 	hist_release(&l);
 	if (r.dest_fd >= 0)

@@ -34,6 +34,7 @@
 #include "restore.h"
 #include "histindex.h"
 #include "role.h"
+#include "runlog.h"
 #include "session.h"
 #include "syncpeer.h"
 
@@ -52,9 +53,9 @@ void session_set_tmp(int dirfd, const char *name)
 
 static void on_signal(int sig)
 {
-	(void)sig;
 	if (tmp_dirfd >= 0 && tmp_name)
 		unlinkat(tmp_dirfd, tmp_name, 0);
+	runlog_on_signal(sig);
 	_exit(EXIT_SIGNAL);
 }
 
@@ -433,7 +434,8 @@ int session_close(struct conn *cn, int code)
 }
 
 /* One backup pass. *REACHED: the server answered READY (the pass started). */
-static int backup_once(const struct opts *o, const char *src, const char *dest, int *reached)
+static int backup_once(const struct opts *o, const char *src, const char *dest,
+		       struct runcounts *out, int *reached)
 {
 	char why[WHYLEN], *host = NULL, *rpath = NULL, *dest_abs = NULL;
 	char rlocal[PATH_MAX];
@@ -547,6 +549,15 @@ static int backup_once(const struct opts *o, const char *src, const char *dest, 
 		progress_end();
 		if (o->stats)
 			report_stats(&stats, c.sent, c.received);
+		if (out) {
+			out->known = 1;
+			out->s = stats;
+		}
+	}
+	if (out && started) {
+		out->wire_known = 1;
+		out->wire_sent = c.sent;
+		out->wire_received = c.received;
 	}
 	close(fd);
 	if (c.timed_out) {
@@ -578,7 +589,8 @@ out:
  * (partial.h). A pass that never reached its server (a wrong host, a key
  * refused, no shelter there) is not retried: that is not transient.
  */
-int session_retry(const struct opts *o, session_pass_fn *pass, const char *a, const char *b)
+int session_retry(const struct opts *o, session_pass_fn *pass, const char *a, const char *b,
+		  struct runcounts *out)
 {
 	unsigned attempt = 0, wait = o->retry_wait;
 	int code;
@@ -586,7 +598,7 @@ int session_retry(const struct opts *o, session_pass_fn *pass, const char *a, co
 	for (;;) {
 		int reached = 0;
 
-		code = pass(o, a, b, &reached);
+		code = pass(o, a, b, out, &reached);
 		if (!reached || (code != EXIT_CONNECTION && code != EXIT_TIMEOUT) ||
 		    attempt >= o->retries)
 			return code;
@@ -599,9 +611,10 @@ int session_retry(const struct opts *o, session_pass_fn *pass, const char *a, co
 	}
 }
 
-int client_backup(const struct opts *o, const char *src, const char *dest)
+int client_backup(const struct opts *o, const char *src, const char *dest,
+		  struct runcounts *out)
 {
-	return session_retry(o, backup_once, src, dest);
+	return session_retry(o, backup_once, src, dest, out);
 }
 
 /* ---- the server ------------------------------------------------------------------- */

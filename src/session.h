@@ -12,16 +12,24 @@
 #include "opts.h"
 #include "proto.h"
 
-/* shelter backup SRC DEST, both local. Returns the exit code. */
-int client_backup(const struct opts *o, const char *src, const char *dest);
+struct runcounts;
+
+/*
+ * shelter backup SRC DEST (one may be remote). Returns the exit code; what
+ * the pass counted goes to *OUT when OUT is not NULL (the run log).
+ */
+int client_backup(const struct opts *o, const char *src, const char *dest,
+		  struct runcounts *out);
 
 /*
  * One pass of a command; *REACHED set to 1 once the server answered READY.
  * session_retry runs PASS again after a lost connection or a timeout
  * (--retries, --retry-wait) and returns the last exit code.
  */
-typedef int session_pass_fn(const struct opts *o, const char *a, const char *b, int *reached);
-int session_retry(const struct opts *o, session_pass_fn *pass, const char *a, const char *b);
+typedef int session_pass_fn(const struct opts *o, const char *a, const char *b,
+			    struct runcounts *out, int *reached);
+int session_retry(const struct opts *o, session_pass_fn *pass, const char *a, const char *b,
+		  struct runcounts *out);
 
 /* A client's connection to its server (for a sync pass). */
 struct conn {

@@ -343,7 +343,7 @@ static int write_all(int fd, const void *p, size_t n)
 }
 
 /* mkdir -p for the state directory (0700: it tells what a user syncs). */
-static int make_parents(const char *file)
+int state_make_parents(const char *file)
 {
 	char *d = xstrdup(file), *p;
 	int ret = 0;
@@ -396,7 +396,7 @@ struct swriter *swriter_open(const char *tmp, const char *root1, const char *roo
 	struct swriter *w;
 	int fd;
 
-	if (make_parents(tmp) < 0) {
+	if (state_make_parents(tmp) < 0) {
 		error("cannot create the directory of %s: %s", tmp, strerror(errno));
 		return NULL;
 	}
@@ -505,12 +505,28 @@ int swriter_finish(struct swriter *w, const char *final)
 	return ret;
 }
 
-char *state_default_path(const char *root1, const char *root2)
+char *state_dir_file(const char *name)
 {
 	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	size_t n;
+	char *out;
+
+	if (!xdg || *xdg != '/')
+		xdg = NULL;
+	n = (xdg ? strlen(xdg) : strlen(home ? home : "") + 13) + strlen(name) + 10;
+	out = xmalloc(n);
+	if (xdg)
+		snprintf(out, n, "%s/shelter/%s", xdg, name);
+	else
+		snprintf(out, n, "%s/.local/state/shelter/%s", home ? home : "", name);
+	return out;
+}
+
+char *state_default_path(const char *root1, const char *root2)
+{
 	unsigned char h[HASH_LEN];
-	char hex[2 * HASH_LEN + 1], *key, *out;
-	size_t l1 = strlen(root1), l2 = strlen(root2), n;
+	char hex[2 * HASH_LEN + 1], name[2 * HASH_LEN + 16], *key;
+	size_t l1 = strlen(root1), l2 = strlen(root2);
 
 	key = xmalloc(l1 + l2 + 1);
 	memcpy(key, root1, l1 + 1);
@@ -518,15 +534,8 @@ char *state_default_path(const char *root1, const char *root2)
 	hash_bytes(key, l1 + 1 + l2, h);
 	free(key);
 	hash_hex(h, hex);
-	if (!xdg || *xdg != '/')
-		xdg = NULL;
-	n = (xdg ? strlen(xdg) : strlen(home ? home : "") + 13) + 64;
-	out = xmalloc(n);
-	if (xdg)
-		snprintf(out, n, "%s/shelter/sync-%s.state", xdg, hex);
-	else
-		snprintf(out, n, "%s/.local/state/shelter/sync-%s.state", home ? home : "", hex);
-	return out;
+	snprintf(name, sizeof(name), "sync-%s.state", hex);
+	return state_dir_file(name);
 }
 
 int state_lock(const char *file, unsigned wait, int *busy)
@@ -538,7 +547,7 @@ int state_lock(const char *file, unsigned wait, int *busy)
 
 	*busy = 0;
 	snprintf(lock, n, "%s.lock", file);
-	if (make_parents(lock) < 0) {
+	if (state_make_parents(lock) < 0) {
 		error("cannot create the directory of %s: %s", lock, strerror(errno));
 		free(lock);
 		return -1;

@@ -80,6 +80,11 @@ void swriter_abort(struct swriter *w);
 /* The default file for a pair: $XDG_STATE_HOME/shelter/sync-<hash>.state. */
 char *state_default_path(const char *root1, const char *root2);
 
+/* $XDG_STATE_HOME/shelter/NAME, else ~/.local/state/shelter/NAME (malloc'd). */
+char *state_dir_file(const char *name);
+/* mkdir -p FILE's directories, 0700; 0 or -1 with errno set. */
+int state_make_parents(const char *file);
+
 /*
  * Lock the pair: flock on FILE.lock, waiting up to WAIT seconds. Returns
  * the fd to keep open, or -1 with the error printed (*BUSY set when

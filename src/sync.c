@@ -31,6 +31,7 @@
 #include "scan.h"
 #include "session.h"
 #include "state.h"
+#include "runlog.h"
 #include "sync.h"
 #include "syncpeer.h"
 
@@ -1429,7 +1430,8 @@ static int run(struct sync *y)
 }
 
 /* One sync pass; *REACHED: the server answered READY. */
-static int sync_once(const struct opts *o, const char *root1, const char *root2, int *reached)
+static int sync_once(const struct opts *o, const char *root1, const char *root2,
+		     struct runcounts *out, int *reached)
 {
 	struct sync y;
 	int code, lock = -1, busy, i, r;
@@ -1463,6 +1465,16 @@ static int sync_once(const struct opts *o, const char *root1, const char *root2,
 	code = exit_worse(code, y.code);
 	if (o->stats)
 		print_stats(&y);
+	if (out) {
+		out->known = 1;
+		out->s.files = y.sd[0].entries + y.sd[1].entries;
+		out->s.transferred = y.copied[0] + y.copied[1];
+		out->s.deleted = y.deleted[0] + y.deleted[1];
+		out->conflicts = y.conflicts;
+		out->wire_known = y.connected;
+		out->wire_sent = y.connected ? y.cn.c.sent : 0;
+		out->wire_received = y.connected ? y.cn.c.received : 0;
+	}
 	if (code == EXIT_OK && y.conflicts)
 		code = EXIT_CONFLICTS;
 out:
@@ -1495,9 +1507,10 @@ out:
 	return code;
 }
 
-int client_sync(const struct opts *o, const char *root1, const char *root2)
+int client_sync(const struct opts *o, const char *root1, const char *root2,
+		struct runcounts *out)
 {
-	return session_retry(o, sync_once, root1, root2);
+	return session_retry(o, sync_once, root1, root2, out);
 }
 
 /* ---- shelter conflicts ------------------------------------------------------------ */

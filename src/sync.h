@@ -8,7 +8,10 @@
 #include "opts.h"
 
 /* shelter sync ROOT1 ROOT2. Returns the exit code. */
-int client_sync(const struct opts *o, const char *root1, const char *root2);
+struct runcounts;
+/* What the pass counted goes to *OUT when OUT is not NULL (the run log). */
+int client_sync(const struct opts *o, const char *root1, const char *root2,
+		struct runcounts *out);
 
 /* shelter conflicts ROOT: list the conflict copies under a local ROOT. */
 int client_conflicts(const struct opts *o, const char *root);

@@ -40,6 +40,10 @@ T_FAILED=0
 T_NAME=$(basename "$0" .sh)
 T_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/shelter-$T_NAME${E2E_MODE#local}.XXXXXX")
 trap 'rm -rf "$T_ROOT"' EXIT
+# Every pass appends to the run log and sync keeps state under
+# $XDG_STATE_HOME: the scratch root's, never the user's home.
+XDG_STATE_HOME=$T_ROOT/state
+export XDG_STATE_HOME
 
 # t TITLE BODY: run BODY in a fresh directory under the scratch root.
 t() {

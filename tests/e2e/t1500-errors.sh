@@ -46,7 +46,8 @@ NOBODY=65534
 as_nobody() {
 	local want=$1 got=0
 	shift
-	setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "$SHELTER" "$@" >out 2>err || got=$?
+	XDG_STATE_HOME=$T_ROOT/nobody-state \
+		setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "$SHELTER" "$@" >out 2>err || got=$?
 	if [ "$got" != "$want" ]; then
 		echo "(as uid $NOBODY) shelter $* exited $got, expected $want"
 		echo "--- stdout"; cat out
@@ -62,6 +63,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
 	setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "$SHELTER" --version >/dev/null 2>&1 &&
 	setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups test -x "$T_ROOT"; then
 	CAN_DROP=1
+	# Its own run log directory (the run log of each pass, runlog.c).
+	mkdir -p "$T_ROOT/nobody-state" && chown $NOBODY:$NOBODY "$T_ROOT/nobody-state"
 	# Push and pull: an ssh client setup that uid 65534 can read; the
 	# remote side runs as 65534 too (remote-wrap.sh).
 	[ "$E2E_MODE" = local ] || sshd_client_for $NOBODY $NOBODY || CAN_DROP=
