@@ -29,6 +29,7 @@
 #include "hash.h"
 #include "history.h"
 #include "log.h"
+#include "mirrorindex.h"
 #include "opts.h"
 #include "path.h"
 #include "plan.h"
@@ -50,6 +51,7 @@ struct want {
 	struct stat basis_st;
 	unsigned char basis_hash[HASH_LEN];
 	int hashed;		/* basis_hash is known */
+	int damaged;		/* DEST's copy does not match its mirror index record */
 	uint32_t id;
 };
 
@@ -82,6 +84,8 @@ struct ready {
 	struct stat basis_st;
 	unsigned char basis_hash[HASH_LEN];
 	int hashed;
+	int damaged;		/* the copy replaced is damaged: no history version */
+	unsigned char hash[HASH_LEN];	/* of the new content (FILE_END) */
 };
 
 #define READY_MAX_FILES 2048
@@ -132,6 +136,15 @@ struct receiver {
 	uint64_t ready_bytes;
 	uint64_t planned;	/* content bytes requested in this pass */
 	size_t plan_at;		/* sync mode: the next item of the plan we asked for */
+
+	/* The mirror index (doc/history.md "Mirror index"); backup only. */
+	int shelter_fd;		/* DEST/.shelter, -1: no index this pass */
+	int old_ok;		/* the old index was read through and is sound */
+	struct mireader *old;	/* the old index, in step with the listing */
+	struct mrec oldrec;
+	int have_old;
+	struct miwriter recv;	/* the files this pass wrote, with their hashes */
+	int recv_open;
 };
 
 static int fatal(struct receiver *r, int code, const char *fmt, ...)
@@ -304,6 +317,59 @@ static int hash_dest(int dirfd, const char *name, unsigned char out[HASH_LEN])
 	return ret;
 }
 
+/* ---- the mirror index: self-heal (doc/history.md "Self-heal") ------------ */
+
+/* The old index's record for PATH, or NULL; the old index moves in listing order. */
+static const struct mrec *old_lookup(struct receiver *r, const char *path)
+{
+	while (r->old) {
+		int c;
+
+		if (!r->have_old) {
+			int got = mireader_next(r->old, &r->oldrec);
+
+			if (got <= 0) {
+				if (got < 0)
+					warning("DEST/.shelter/%s: %s; the pass rewrites it", MI_FILE,
+						mireader_why(r->old));
+				mireader_close(r->old);
+				r->old = NULL;
+				return NULL;
+			}
+			r->have_old = 1;
+		}
+		c = path_cmp(r->oldrec.path, path);
+		if (c > 0)
+			return NULL;
+		if (c == 0)
+			return &r->oldrec;
+		r->have_old = 0;
+	}
+	return NULL;
+}
+
+/*
+ * DEST's file S, which the pass would leave alone (SRC's size and mtime),
+ * no longer holds what its record says: verify flagged it, or it was
+ * written since (another inode or ctime) and hashes differently.
+ */
+static int mirror_damaged(struct receiver *r, const struct entry *s, const struct stat *st)
+{
+	const struct mrec *m = old_lookup(r, s->path);
+	unsigned char h[HASH_LEN];
+	const char *base;
+	int dirfd;
+
+	if (!m)
+		return 0;
+	if (m->damaged)
+		return 1;
+	if (mrec_matches(m, st))
+		return 0;
+	dirfd = parent_fd(r, s->path, &base);
+	return dirfd >= 0 && hash_dest(dirfd, base, h) == 0 && memcmp(h, m->hash, HASH_LEN);
+}
+
 /* Keep (or drop) the DEST entry D, which the pass removes from the mirror. */
 static int remove_entry(struct receiver *r, const struct entry *d, const struct stat *st,
 			int whole_dir)
@@ -430,7 +496,7 @@ static void make_link(struct receiver *r, const struct entry *s, const struct st
 }
 
 static void want_file(struct receiver *r, const struct entry *s, int has_basis,
-		      const struct stat *st)
+		      const struct stat *st, int damaged)
 {
 	struct want *w;
 
@@ -445,6 +511,7 @@ static void want_file(struct receiver *r, const struct entry *s, int has_basis,
 	memset(w, 0, sizeof(*w));
 	entry_copy(&w->src, s);
 	w->has_basis = has_basis;
+	w->damaged = damaged;
 	w->basis_fd = -1;
 	if (st)
 		w->basis_st = *st;
@@ -484,7 +551,7 @@ static void src_only(struct receiver *r, const struct entry *s)
 		make_link(r, s, NULL, NULL);
 		break;
 	case 'f':
-		want_file(r, s, 0, NULL);
+		want_file(r, s, 0, NULL, 0);
 		break;
 	}
 }
@@ -525,7 +592,7 @@ static void both(struct receiver *r, const struct entry *s)
 		}
 		break;
 	case 'f': {
-		int same;
+		int same, damaged = 0;
 
 		if (r->a->sync) {
 			/* The plan says whether content moves (doc/sync.md). */
@@ -539,13 +606,19 @@ static void both(struct receiver *r, const struct entry *s)
 			       !memcmp(h, s->hash, HASH_LEN);
 		} else {
 			same = s->size == d->size && same_mtime(s, &r->dst);
+			if (same && r->old && mirror_damaged(r, s, &r->dst)) {
+				warning("%s in DEST does not match its mirror index record (damaged, or "
+					"written by a pass that was interrupted); sending it again", s->path);
+				same = 0;
+				damaged = 1;
+			}
 		}
 		meta_code(code, 'f', s, &r->dst, r->is_root, !same);
 		if (!same) {
-			if (r->checksum)
+			if (r->checksum || damaged)
 				code[2] = 'c';
 			report_item(code, s->path, 0, NULL);
-			want_file(r, s, 1, &r->dst);
+			want_file(r, s, 1, &r->dst, damaged);
 		} else if (code_changed(code)) {
 			report_item(code, s->path, 0, NULL);
 			fix_meta(r, s, &r->dst);
@@ -984,7 +1057,9 @@ static void rename_ready(struct receiver *r, struct ready *rd)
 
 	if (dirfd < 0)
 		return;
-	if (rd->has_basis) {
+	if (rd->has_basis && rd->damaged) {
+		verbose("%s: the damaged copy is replaced, not kept as a version", rd->path);
+	} else if (rd->has_basis) {
 		/* Keep the version being replaced: it must still be the basis we read. */
 		if (fstatat(dirfd, base, &now, AT_SYMLINK_NOFOLLOW) == 0) {
 			if (now.st_ino == rd->basis_st.st_ino && now.st_dev == rd->basis_st.st_dev) {
@@ -1008,6 +1083,14 @@ static void rename_ready(struct receiver *r, struct ready *rd)
 	}
 	r->st.transferred++;
 	r->st.xfer_size += rd->size;
+	if (r->recv_open && (!r->recv.last || path_cmp(r->recv.last, rd->path) < 0) &&
+	    fstatat(dirfd, base, &now, AT_SYMLINK_NOFOLLOW) == 0) {
+		struct mrec m = { .path = rd->path };
+
+		mrec_stat(&m, &now);
+		memcpy(m.hash, rd->hash, HASH_LEN);
+		miwriter_put(&r->recv, &m);
+	}
 }
 
 /*
@@ -1044,7 +1127,7 @@ static void flush_ready(struct receiver *r)
 }
 
 /* Give the finished temporary file its metadata and queue it for renaming. */
-static void install(struct receiver *r)
+static void install(struct receiver *r, const unsigned char hash[HASH_LEN])
 {
 	struct incoming *in = &r->in;
 	struct want *w = in->w;
@@ -1072,6 +1155,8 @@ static void install(struct receiver *r)
 	rd->basis_st = w->basis_st;
 	memcpy(rd->basis_hash, w->basis_hash, HASH_LEN);
 	rd->hashed = w->hashed;
+	rd->damaged = w->damaged;
+	memcpy(rd->hash, hash, HASH_LEN);
 	*r->ready_tail = rd;
 	r->ready_tail = &rd->next;
 	r->nready++;
@@ -1108,10 +1193,182 @@ static int on_file_end(struct receiver *r, const unsigned char *p, size_t n)
 		      "version stays", in->w->src.path);
 		partial(r);
 	} else if (!in->failed) {
-		install(r);
+		install(r, fe.hash);
 	}
 	incoming_end(r, 0);
 	return 0;
+}
+
+/* ---- the mirror index: writing it (doc/history.md "Writing it") ------------- */
+
+/* Backup with a DEST: open the old index (read through once) and the list of files written. */
+static void index_begin(struct receiver *r)
+{
+	char why[600];
+	int got;
+
+	r->shelter_fd = -1;
+	if (r->a->root_fd < 0 || r->a->sync)
+		return;
+	if (r->dry)
+		r->shelter_fd = openat(r->a->root_fd, ".shelter",
+				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	else
+		r->shelter_fd = mkdir_beneath(r->a->root_fd, ".shelter", 0700);
+	if (r->shelter_fd < 0) {
+		if (!r->dry)
+			warning("cannot open DEST/.shelter: %s; no mirror index is written",
+				strerror(errno));
+		return;
+	}
+	if (!r->dry) {
+		unlinkat(r->shelter_fd, MI_TMP, 0);	/* leftovers of a pass that died */
+		unlinkat(r->shelter_fd, MI_RECV, 0);
+	}
+	got = mireader_check(r->shelter_fd, MI_FILE, why, sizeof(why));
+	if (got < 0)
+		warning("DEST/.shelter/%s: %s; the pass rewrites it, hashing every file once",
+			MI_FILE, why);
+	r->old_ok = got == 0;
+	if (r->old_ok && mireader_open(r->shelter_fd, MI_FILE, MI_FILE, &r->old, why, sizeof(why)))
+		r->old_ok = 0;
+	if (!r->dry && miwriter_open(&r->recv, r->shelter_fd, MI_RECV) == 0)
+		r->recv_open = 1;
+}
+
+/* A reader for NAME, NULL when missing or damaged (said once). */
+static struct mireader *index_reopen(struct receiver *r, const char *name)
+{
+	struct mireader *m = NULL;
+	char why[600];
+
+	if (mireader_open(r->shelter_fd, name, name, &m, why, sizeof(why)) < 0)
+		warning("DEST/.shelter/%s: %s", name, why);
+	return m;
+}
+
+/* Move reader *M to PATH; its record for PATH or NULL. A damaged stream is dropped. */
+static const struct mrec *index_seek(struct mireader **m, struct mrec *rec, int *have,
+				     const char *path, const char *name)
+{
+	while (*m) {
+		int c;
+
+		if (!*have) {
+			int got = mireader_next(*m, rec);
+
+			if (got <= 0) {
+				if (got < 0)
+					warning("DEST/.shelter/%s: %s", name, mireader_why(*m));
+				mireader_close(*m);
+				*m = NULL;
+				return NULL;
+			}
+			*have = 1;
+		}
+		c = path_cmp(rec->path, path);
+		if (c > 0)
+			return NULL;
+		*have = 0;
+		if (c == 0)
+			return rec;
+	}
+	return NULL;
+}
+
+/*
+ * The end of a sound pass: walk DEST and write the new index from the
+ * files written (their checked hash), the old index (records that still
+ * match) and, for the rest, the file's content hashed now.
+ */
+static void index_end(struct receiver *r)
+{
+	struct mireader *recv = NULL, *old = NULL;
+	struct mrec rrec, orec;
+	int have_r = 0, have_o = 0, ok = 1;
+	struct miwriter w;
+	struct scan *sc;
+	struct entry e;
+	struct stat st;
+
+	mireader_close(r->old);
+	r->old = NULL;
+	if (r->shelter_fd < 0 || r->dry)
+		return;
+	if (r->recv_open) {
+		r->recv_open = 0;
+		if (miwriter_finish(&r->recv, NULL) == 0)
+			recv = index_reopen(r, MI_RECV);
+	}
+	if (r->old_ok)
+		old = index_reopen(r, MI_FILE);
+	if (miwriter_open(&w, r->shelter_fd, MI_TMP)) {
+		ok = 0;
+		goto out;
+	}
+	sc = scan_open(r->a->root_fd, NULL, SCAN_QUIET);
+	while (scan_next(sc, &e, &st)) {
+		const struct mrec *m;
+		struct mrec rec = { .path = e.path };
+		uint64_t size;
+		int fd;
+
+		if (e.type != 'f' || is_tmp_name(path_base(e.path)))
+			continue;
+		m = index_seek(&recv, &rrec, &have_r, e.path, MI_RECV);
+		if (!m || !mrec_matches(m, &st)) {
+			m = index_seek(&old, &orec, &have_o, e.path, MI_FILE);
+			if (m && !mrec_matches(m, &st))
+				m = NULL;
+		}
+		if (m) {
+			rec = *m;
+			rec.path = e.path;
+		} else {
+			fd = openat(scan_dirfd(sc), path_base(e.path),
+				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+			if (fd < 0 || hash_fd(fd, rec.hash, &size) < 0) {
+				warning("%s: cannot read it for the mirror index: %s; it has no record",
+					e.path, strerror(errno));
+				if (fd >= 0)
+					close(fd);
+				continue;
+			}
+			/* The stat after the read: a file written meanwhile fails the next match. */
+			if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != size) {
+				close(fd);
+				continue;
+			}
+			close(fd);
+			mrec_stat(&rec, &st);
+		}
+		miwriter_put(&w, &rec);
+	}
+	scan_close(sc);
+	if (miwriter_finish(&w, MI_FILE))
+		ok = 0;
+out:
+	mireader_close(recv);
+	mireader_close(old);
+	unlinkat(r->shelter_fd, MI_RECV, 0);
+	if (!ok) {
+		error("the mirror index DEST/.shelter/%s was not updated; the next pass hashes "
+		      "what it cannot vouch for", MI_FILE);
+		partial(r);
+	}
+}
+
+/* A pass that failed: the old index stays as it is. */
+static void index_drop(struct receiver *r)
+{
+	mireader_close(r->old);
+	r->old = NULL;
+	if (r->recv_open)
+		miwriter_abort(&r->recv);
+	r->recv_open = 0;
+	if (r->shelter_fd >= 0)
+		close(r->shelter_fd);
+	r->shelter_fd = -1;
 }
 
 /* ---- the end of the pass ----------------------------------------------------- */
@@ -1276,6 +1533,7 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 	clock_gettime(CLOCK_REALTIME, &start);
 	beneath_init(&r.bn, a->root_fd);
 	history_init(&r.hist, a->root_fd, !(a->flags & OPT_NO_HISTORY), &start);
+	index_begin(&r);
 	if (a->root_fd >= 0 && a->sync) {
 		dirty(&r, a->root_fd);
 	} else if (a->root_fd >= 0) {
@@ -1325,6 +1583,7 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 		/* The renames, deletions and history moves of the pass. */
 		if (!r.dry && durable_sync(&r.dur))
 			partial(&r);
+		index_end(&r);
 		done_encode(&b, (uint8_t)r.code, &r.st);
 		chan_send(r.c, F_DONE, b.data, b.len);
 		if (chan_flush(r.c, 1) == 0)
@@ -1341,6 +1600,7 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 		history_close(&r.hist);
 	}
 	/* Cleanup. */
+	index_drop(&r);
 	while (r.todo.head)
 		want_free(q_pop(&r.todo));
 	while (r.inflight.head)
