@@ -19,6 +19,7 @@
 #include "remote.h"
 #include "report.h"
 #include "restore.h"
+#include "verify.h"
 #include "rsx.h"
 #include "session.h"
 #include "sync.h"
@@ -35,6 +36,7 @@ static const char usage_text[] =
 	"       shelter conflicts [OPTIONS] ROOT\n"
 	"       shelter versions [--json] DEST[/PATH]\n"
 	"       shelter restore [--at=TIME] [--in-place] [-n] [-v] DEST[/PATH] TARGET\n"
+	"       shelter verify [-v] [--json] DEST\n"
 	"       shelter --help | --version\n"
 	"\n"
 	"backup makes DEST an exact mirror of the directory SRC; what a pass\n"
@@ -85,6 +87,12 @@ static const char usage_text[] =
 	"  -n, --dry-run            list what would be restored, change nothing\n"
 	"  -v, --verbose            list each path restored\n"
 	"\n"
+	"Verify options (re-hash DEST's mirror and history against their records;\n"
+	"damaged mirror files are sent again by the next backup):\n"
+	"  -v, --verbose            list every file checked, not only problems\n"
+	"      --json               one JSON object: counts and the damaged, missing\n"
+	"                           and unrecorded paths\n"
+	"\n"
 	"Server options (for a command=\"...\" line in authorized_keys; see shelter(1)):\n"
 	"      --server             speak the protocol on stdin/stdout\n"
 	"      --restrict=DIR       take every path the client names inside DIR\n"
@@ -93,7 +101,8 @@ static const char usage_text[] =
 	"Exit codes: 0 ok, 1 usage, 2 protocol version, 3 bad SRC/DEST/ROOT,\n"
 	"7 sync conflicts (both kept), 8 sync locked, 9 bad sync state, 10 connection,\n"
 	"11 destination I/O, 12 protocol data, 20 signal, 23 partial, 24 vanished,\n"
-	"25 --max-delete, 30 timeout, 70 internal error. See shelter(1).\n";
+	"25 --max-delete, 30 timeout, 70 internal error. See shelter(1).\n"
+	"verify: 16 files damaged or missing, or the mirror index damaged or missing.\n";
 
 /* A whole number from 0 to MAX for OPTION; a usage error otherwise. */
 static int parse_number(const char *option, const char *arg, unsigned max, const char *what,
@@ -199,6 +208,8 @@ int main(int argc, const char **argv)
 		return versions_main(argc - 1, argv + 1, usage_text);
 	if (argc > 1 && !strcmp(argv[1], "restore"))
 		return restore_main(argc - 1, argv + 1, usage_text);
+	if (argc > 1 && !strcmp(argv[1], "verify"))
+		return verify_main(argc - 1, argv + 1, usage_text);
 	memset(&o, 0, sizeof(o));
 	memset(&so, 0, sizeof(so));
 	o.excludes = exclude_new();
@@ -367,8 +378,8 @@ int main(int argc, const char **argv)
 			rc = client_conflicts(&o, rest[1]);
 	} else {
 		rc = usage_error("unknown command '%s' (this release has: backup, sync, conflicts, "
-				 "versions, restore; options of versions and restore go after the "
-				 "command)", rest[0]);
+				 "versions, restore, verify; options of versions, restore and verify go "
+				 "after the command)", rest[0]);
 	}
 	poptFreeContext(pc);
 	opts_release(&o);

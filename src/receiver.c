@@ -362,12 +362,18 @@ static int mirror_damaged(struct receiver *r, const struct entry *s, const struc
 
 	if (!m)
 		return 0;
-	if (m->damaged)
+	if (m->damaged) {
+		warning("%s in DEST was found damaged by shelter verify; sending it again", s->path);
 		return 1;
+	}
 	if (mrec_matches(m, st))
 		return 0;
 	dirfd = parent_fd(r, s->path, &base);
-	return dirfd >= 0 && hash_dest(dirfd, base, h) == 0 && memcmp(h, m->hash, HASH_LEN);
+	if (dirfd < 0 || hash_dest(dirfd, base, h) || !memcmp(h, m->hash, HASH_LEN))
+		return 0;
+	warning("%s in DEST does not match its mirror index record (damaged, or written by a "
+		"pass that was interrupted); sending it again", s->path);
+	return 1;
 }
 
 /* Keep (or drop) the DEST entry D, which the pass removes from the mirror. */
@@ -607,8 +613,6 @@ static void both(struct receiver *r, const struct entry *s)
 		} else {
 			same = s->size == d->size && same_mtime(s, &r->dst);
 			if (same && r->old && mirror_damaged(r, s, &r->dst)) {
-				warning("%s in DEST does not match its mirror index record (damaged, or "
-					"written by a pass that was interrupted); sending it again", s->path);
 				same = 0;
 				damaged = 1;
 			}
