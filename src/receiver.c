@@ -366,7 +366,8 @@ static int mirror_damaged(struct receiver *r, const struct entry *s, const struc
 		warning("%s in DEST was found damaged by shelter verify; sending it again", s->path);
 		return 1;
 	}
-	if (mrec_matches(m, st))
+	/* Another inode: replaced by a pass that died (or by hand), not damaged in place. */
+	if (mrec_matches(m, st) || m->ino != (uint64_t)st->st_ino)
 		return 0;
 	dirfd = parent_fd(r, s->path, &base);
 	if (dirfd < 0 || hash_dest(dirfd, base, h) || !memcmp(h, m->hash, HASH_LEN))
