@@ -185,6 +185,21 @@ t 'verify: a remote DEST, no DEST, a file as DEST, usage' '
 	"$V" verify --help | grep -q "shelter verify \[-v\] \[--json\] DEST"
 '
 
+t 'completions offer verify and its options (bash, fish), --help and the man page list them' '
+	bc() { bash -c ". \"\$1\"; shift; COMP_WORDS=(\"\$@\"); COMP_CWORD=\$((\$# - 1)); _shelter
+		printf \"%s\\n\" \"\${COMPREPLY[@]}\"" x "$TOP_SRCDIR/completions/shelter" "$@"; } &&
+	expect_eq "verify" "$(bc shelter veri)" &&
+	expect_eq "$(printf -- "--help\n--json\n--verbose")" "$(bc shelter verify -- | sort)" &&
+	expect_eq "--json" "$(bc shelter verify --j)" &&
+	mkdir dirA && expect_eq "dirA" "$(bc shelter verify di)" &&
+	if command -v fish >/dev/null; then
+		expect_eq "--json" "$(fish -c "source $TOP_SRCDIR/completions/shelter.fish; complete -C \"shelter verify --j\"" | cut -f1)"
+	fi &&
+	grep -q "verify:re-hash" "$TOP_SRCDIR/completions/_shelter" &&
+	"$V" --help | grep -q "^verify: 16 " &&
+	grep -q "^.fBverify.fR .*json.*DEST" "$TOP_SRCDIR/man/shelter.1"
+'
+
 t 'sync writes no mirror index' '
 	mkdir r1 r2 && printf a >r1/a && sh_run 0 sync --state=st r1 r2 &&
 	[ ! -e r1/.shelter/mirror.index ] && [ ! -e r2/.shelter/mirror.index ]
