@@ -1322,13 +1322,18 @@ static void index_end(struct receiver *r)
 			continue;
 		m = index_seek(&recv, &rrec, &have_r, e.path, MI_RECV);
 		if (!m || !mrec_matches(m, &st)) {
+			/* The ctime is not compared: the pass checked, as it decided, every
+			 * file whose ctime moved, and its own chmod moves it too. */
 			m = index_seek(&old, &orec, &have_o, e.path, MI_FILE);
-			if (m && !mrec_matches(m, &st))
+			if (m && (m->ino != (uint64_t)st.st_ino || m->size != (uint64_t)st.st_size ||
+				  m->mtime_sec != st.st_mtim.tv_sec ||
+				  m->mtime_nsec != (uint32_t)st.st_mtim.tv_nsec))
 				m = NULL;
 		}
 		if (m) {
 			rec = *m;
 			rec.path = e.path;
+			mrec_stat(&rec, &st);
 		} else {
 			fd = openat(scan_dirfd(sc), path_base(e.path),
 				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
