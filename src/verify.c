@@ -112,9 +112,43 @@ static int hash_at(int dirfd, const char *name, const char *path, unsigned char 
 	return 0;
 }
 
-/* A record with no regular file: missing. */
-static void missing(struct verify *v, struct miwriter *w, const struct mrec *m)
+/*
+ * PATH was moved into the history at or after SINCE (by a pass that died
+ * before it wrote the index): the history has it, the index is just older.
+ */
+static int kept_since(const struct hlist *l, const char *path, const struct timespec *since)
 {
+	size_t lo = 0, hi = l->n, i;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (path_cmp(l->v[mid].path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < l->n && !strcmp(l->v[i].path, path); i++)
+		if (l->v[i].event != HV_CURRENT && l->v[i].has_inode &&
+		    ts_cmp(&l->v[i].kept_at, since) >= 0)
+			return 1;
+	return 0;
+}
+
+/* A record with no regular file: missing, unless a later pass kept it (it is then dropped). */
+static void missing(struct verify *v, struct miwriter *w, const struct mrec *m,
+		    const struct hlist *l, const struct timespec *since)
+{
+	if (kept_since(l, m->path, since)) {
+		if (v->verbose && !v->json) {
+			char *p = escape_bytes(m->path, strlen(m->path));
+
+			printf("kept since: %s (a pass that did not finish moved it into the "
+			       "history)\n", p);
+			free(p);
+		}
+		return;
+	}
 	add(&v->missing, m->path, NULL, NULL);
 	say(v, "missing", m->path, NULL, NULL);
 	if (w)
@@ -126,8 +160,10 @@ static void missing(struct verify *v, struct miwriter *w, const struct mrec *m)
  * rewrite the index when a damaged flag changes. *UNREADABLE counts files
  * that could not be read.
  */
-static void verify_mirror(struct verify *v, int dest_fd, unsigned *unreadable)
+static void verify_mirror(struct verify *v, int dest_fd, const struct hlist *l,
+			  unsigned *unreadable)
 {
+	struct timespec since = { 0, 0 };
 	char why[600];
 	struct mireader *rd = NULL;
 	struct miwriter w;
@@ -157,6 +193,8 @@ static void verify_mirror(struct verify *v, int dest_fd, unsigned *unreadable)
 		return;
 	}
 	got = 1;
+	if (fstatat(sfd, MI_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		since = st.st_mtim;	/* when the index was written */
 	if (miwriter_open(&w, sfd, MI_TMP) == 0)
 		wopen = 1;
 	sc = scan_open(dest_fd, NULL, SCAN_QUIET);
@@ -177,7 +215,7 @@ static void verify_mirror(struct verify *v, int dest_fd, unsigned *unreadable)
 			break;
 		c = !have_e ? -1 : !have ? 1 : path_cmp(rec.path, e.path);
 		if (c < 0) {
-			missing(v, wopen ? &w : NULL, &rec);
+			missing(v, wopen ? &w : NULL, &rec, l, &since);
 			have = 0;
 			continue;
 		}
@@ -252,16 +290,16 @@ static void verify_mirror(struct verify *v, int dest_fd, unsigned *unreadable)
 }
 
 /* The history: every kept file with a hash, against its record. */
-static void verify_history(struct verify *v, int dest_fd, unsigned *unreadable)
+static void verify_history(struct verify *v, int dest_fd, const struct hlist *hl,
+			   unsigned *unreadable)
 {
+	const struct hlist *l = hl;
 	struct beneath bn;
-	struct hlist l;
 	size_t i;
 
 	beneath_init(&bn, dest_fd);
-	hist_load(&l, dest_fd, "", 0);
-	for (i = 0; i < l.n; i++) {
-		const struct hversion *h = &l.v[i];
+	for (i = 0; i < l->n; i++) {
+		const struct hversion *h = &l->v[i];
 		unsigned char got[HASH_LEN];
 		const char *base;
 		char *rel;
@@ -295,12 +333,11 @@ static void verify_history(struct verify *v, int dest_fd, unsigned *unreadable)
 		}
 		free(rel);
 	}
-	if (l.problems) {
+	if (l->problems) {
 		error("%u problems with the history (above): those records could not be verified",
-		      l.problems);
-		(*unreadable) += l.problems;
+		      l->problems);
+		(*unreadable) += l->problems;
 	}
-	hist_release(&l);
 	beneath_release(&bn);
 }
 
@@ -339,6 +376,7 @@ int verify_main(int argc, const char **argv, const char *usage)
 	};
 	poptContext pc = poptGetContext("shelter verify", argc, argv, table, 0);
 	struct verify v;
+	struct hlist hl;
 	const char **rest;
 	unsigned unreadable = 0;
 	int rc, fd;
@@ -381,8 +419,10 @@ int verify_main(int argc, const char **argv, const char *usage)
 		poptFreeContext(pc);
 		return EXIT_ROOTS;
 	}
-	verify_mirror(&v, fd, &unreadable);
-	verify_history(&v, fd, &unreadable);
+	hist_load(&hl, fd, "", 0);
+	verify_mirror(&v, fd, &hl, &unreadable);
+	verify_history(&v, fd, &hl, &unreadable);
+	hist_release(&hl);
 	close(fd);
 	if (v.damaged.n || v.missing.n)
 		v.code = EXIT_VERIFY;
