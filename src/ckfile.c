@@ -53,20 +53,22 @@ static void init(struct ckw *w, const char *what)
 	w->fd = -1;
 	w->dirfd = AT_FDCWD;
 	w->what = what;
+	w->where = "";
 	w->h = hasher_new();
 }
 
-int ckw_open(struct ckw *w, int dirfd, const char *tmp, const char *what)
+int ckw_open(struct ckw *w, int dirfd, const char *tmp, const char *what, const char *where)
 {
 	init(w, what);
+	w->where = where;
 	if (ckw_make_parents(dirfd, tmp) < 0) {
-		error("cannot create the directory of %s: %s", tmp, strerror(errno));
+		error("cannot create the directory of %s%s: %s", where, tmp, strerror(errno));
 		hasher_free(w->h);
 		return -1;
 	}
 	w->fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (w->fd < 0) {
-		error("cannot write the %s %s: %s", what, tmp, strerror(errno));
+		error("cannot write the %s %s%s: %s", what, where, tmp, strerror(errno));
 		hasher_free(w->h);
 		return -1;
 	}
@@ -89,7 +91,7 @@ void ckw_flush(struct ckw *w, int all)
 	if (w->mem)
 		buf_put(w->mem, w->out.data, w->out.len);
 	else if (!w->failed && write_all(w->fd, w->out.data, w->out.len)) {
-		error("cannot write the %s %s: %s", w->what, w->tmp, strerror(errno));
+		error("cannot write the %s %s%s: %s", w->what, w->where, w->tmp, strerror(errno));
 		w->failed = 1;
 	}
 	buf_reset(&w->out);
@@ -131,7 +133,8 @@ int ckw_close(struct ckw *w, const void *tail, size_t n, const char *final)
 	}
 	if (w->failed || write_all(w->fd, tail, n) || fsync(w->fd) < 0) {
 		if (!w->failed)
-			error("cannot write the %s %s: %s", w->what, w->tmp, strerror(errno));
+			error("cannot write the %s %s%s: %s", w->what, w->where, w->tmp,
+			      strerror(errno));
 		ckw_abort(w);
 		return -1;
 	}
@@ -140,7 +143,8 @@ int ckw_close(struct ckw *w, const void *tail, size_t n, const char *final)
 		return 0;
 	}
 	if (renameat(w->dirfd, w->tmp, w->dirfd, final) < 0) {
-		error("cannot rename %s to %s: %s", w->tmp, final, strerror(errno));
+		error("cannot rename %s%s to %s%s: %s", w->where, w->tmp, w->where, final,
+		      strerror(errno));
 		ckw_abort(w);
 		return -1;
 	}
@@ -150,7 +154,8 @@ int ckw_close(struct ckw *w, const void *tail, size_t n, const char *final)
 		slash[slash == dir ? 1 : 0] = '\0';
 	dfd = openat(w->dirfd, slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0)
-		error("fsync of the directory of the %s %s: %s", w->what, final, strerror(errno));
+		error("fsync of the directory of the %s %s%s: %s", w->what, w->where, final,
+		      strerror(errno));
 	else
 		ret = 0;
 	if (dfd >= 0)

@@ -18,6 +18,7 @@ struct ckw {
 	int fd;			/* -1: into MEM */
 	char *tmp;
 	const char *what;	/* "state file", "mirror index": for messages */
+	const char *where;	/* before TMP in messages ("DEST/.shelter/"), or "" */
 	struct buf out, *mem;
 	struct hasher *h;
 	int failed;
@@ -25,9 +26,10 @@ struct ckw {
 
 /*
  * A new file TMP in DIRFD (AT_FDCWD for a plain path), its missing parent
- * directories made (0700). 0, or -1 with an error printed.
+ * directories made (0700); messages name it WHAT WHERE TMP. 0, or -1 with
+ * an error printed.
  */
-int ckw_open(struct ckw *w, int dirfd, const char *tmp, const char *what);
+int ckw_open(struct ckw *w, int dirfd, const char *tmp, const char *what, const char *where);
 /* The same into MEM (tests, fuzzing). */
 void ckw_mem(struct ckw *w, struct buf *mem, const char *what);
 

@@ -354,7 +354,7 @@ static void writer_start(struct miwriter *w)
 int miwriter_open(struct miwriter *w, int dirfd, const char *tmp)
 {
 	memset(w, 0, sizeof(*w));
-	if (ckw_open(&w->k, dirfd, tmp, "mirror index"))
+	if (ckw_open(&w->k, dirfd, tmp, "mirror index", "DEST/.shelter/"))
 		return -1;
 	writer_start(w);
 	return 0;

@@ -1362,8 +1362,8 @@ out:
 	mireader_close(old);
 	unlinkat(r->shelter_fd, MI_RECV, 0);
 	if (!ok) {
-		error("the mirror index DEST/.shelter/%s was not updated; the next pass hashes "
-		      "what it cannot vouch for", MI_FILE);
+		error("the mirror index DEST/.shelter/%s was not updated (make DEST/.shelter "
+		      "writable); the next pass hashes what it cannot vouch for", MI_FILE);
 		partial(r);
 	}
 }

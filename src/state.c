@@ -345,7 +345,7 @@ struct swriter *swriter_open(const char *tmp, const char *root1, const char *roo
 {
 	struct ckw k;
 
-	if (ckw_open(&k, AT_FDCWD, tmp, "state file"))
+	if (ckw_open(&k, AT_FDCWD, tmp, "state file", ""))
 		return NULL;
 	return writer_new(&k, root1, root2, scan_start);
 }
