@@ -131,7 +131,7 @@ int ckw_close(struct ckw *w, const void *tail, size_t n, const char *final)
 		release(w);
 		return 0;
 	}
-	if (w->failed || write_all(w->fd, tail, n) || fsync(w->fd) < 0) {
+	if (w->failed || write_all(w->fd, tail, n) || (!w->nosync && fsync(w->fd) < 0)) {
 		if (!w->failed)
 			error("cannot write the %s %s%s: %s", w->what, w->where, w->tmp,
 			      strerror(errno));

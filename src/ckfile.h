@@ -22,6 +22,7 @@ struct ckw {
 	struct buf out, *mem;
 	struct hasher *h;
 	int failed;
+	int nosync;		/* a scratch file: no fsync at the end */
 };
 
 /*

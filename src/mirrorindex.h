@@ -19,6 +19,7 @@
 #define MI_FILE "mirror.index"
 #define MI_TMP "mirror.index.tmp"
 #define MI_RECV "mirror.index.recv"
+#define MI_KEEP "mirror.index.keep"
 #define MI_LINE_MAX 16640u
 
 struct mrec {

@@ -139,10 +139,14 @@ struct receiver {
 
 	/* The mirror index (doc/history.md "Mirror index"); backup only. */
 	int shelter_fd;		/* DEST/.shelter, -1: no index this pass */
-	int old_ok;		/* the old index was read through and is sound */
+	int old_bad;		/* the old index turned out damaged */
 	struct mireader *old;	/* the old index, in step with the listing */
 	struct mrec oldrec;
 	int have_old;
+	struct miwriter keep;	/* records of the files as they are before the pass */
+	int keep_open;
+	struct mrec krec;	/* the one for the file being decided */
+	int have_krec;
 	struct miwriter recv;	/* the files this pass wrote, with their hashes */
 	int recv_open;
 };
@@ -329,9 +333,11 @@ static const struct mrec *old_lookup(struct receiver *r, const char *path)
 			int got = mireader_next(r->old, &r->oldrec);
 
 			if (got <= 0) {
-				if (got < 0)
-					warning("DEST/.shelter/%s: %s; the pass rewrites it", MI_FILE,
-						mireader_why(r->old));
+				if (got < 0) {
+					warning("DEST/.shelter/%s: %s; the pass rewrites it, hashing "
+						"every file", MI_FILE, mireader_why(r->old));
+					r->old_bad = 1;
+				}
 				mireader_close(r->old);
 				r->old = NULL;
 				return NULL;
@@ -348,33 +354,90 @@ static const struct mrec *old_lookup(struct receiver *r, const char *path)
 	return NULL;
 }
 
+/* The record of DEST's file PATH (lstat ST) with hash H, for the new index. */
+static void krec_set(struct receiver *r, const char *path, const struct stat *st,
+		     const unsigned char *h, int damaged)
+{
+	memset(&r->krec, 0, sizeof(r->krec));
+	r->krec.path = (char *)path;
+	mrec_stat(&r->krec, st);
+	memcpy(r->krec.hash, h, HASH_LEN);
+	r->krec.damaged = damaged;
+	r->have_krec = 1;
+}
+
 /*
- * DEST's file S, which the pass would leave alone (SRC's size and mtime),
- * no longer holds what its record says: verify flagged it, or it was
- * written since (another inode or ctime) and hashes differently.
+ * DEST's regular file S (lstat ST), which the pass leaves alone when SAME
+ * (SRC's size and mtime; with -c, H is its hash, else NULL). Returns 1 when
+ * it must be sent again all the same: verify flagged it, or it was written
+ * in place since (same inode, another ctime) and hashes differently. Sets
+ * r->krec to its record as the file is now, when one is known (doc/history.md
+ * "Writing it", "Self-heal").
  */
-static int mirror_damaged(struct receiver *r, const struct entry *s, const struct stat *st)
+static int mirror_check(struct receiver *r, const struct entry *s, const struct stat *st,
+			int same, const unsigned char *h)
 {
 	const struct mrec *m = old_lookup(r, s->path);
-	unsigned char h[HASH_LEN];
+	unsigned char got[HASH_LEN];
 	const char *base;
 	int dirfd;
 
-	if (!m)
+	r->have_krec = 0;
+	if (h) {
+		krec_set(r, s->path, st, h, 0);
 		return 0;
-	if (m->damaged) {
+	}
+	if (!same) {
+		/* Sent again; if that fails, the old record still describes the file. */
+		if (m && mrec_matches(m, st))
+			krec_set(r, s->path, st, m->hash, m->damaged);
+		return 0;
+	}
+	if (m && m->damaged) {
 		warning("%s in DEST was found damaged by shelter verify; sending it again", s->path);
 		return 1;
 	}
+	if (m && mrec_matches(m, st)) {
+		krec_set(r, s->path, st, m->hash, 0);
+		return 0;
+	}
 	/* Another inode: replaced by a pass that died (or by hand), not damaged in place. */
-	if (mrec_matches(m, st) || m->ino != (uint64_t)st->st_ino)
+	if (!(m && m->ino == (uint64_t)st->st_ino) && !r->keep_open)
 		return 0;
 	dirfd = parent_fd(r, s->path, &base);
-	if (dirfd < 0 || hash_dest(dirfd, base, h) || !memcmp(h, m->hash, HASH_LEN))
+	if (dirfd < 0 || hash_dest(dirfd, base, got)) {
+		warning("%s: cannot read it in DEST for the mirror index: %s; it has no record",
+			s->path, strerror(errno));
 		return 0;
-	warning("%s in DEST does not match its mirror index record (damaged, or written by a "
-		"pass that was interrupted); sending it again", s->path);
-	return 1;
+	}
+	if (m && m->ino == (uint64_t)st->st_ino && memcmp(got, m->hash, HASH_LEN)) {
+		warning("%s in DEST does not match its mirror index record (damaged, or written "
+			"by a pass that was interrupted); sending it again", s->path);
+		return 1;
+	}
+	krec_set(r, s->path, st, got, 0);
+	return 0;
+}
+
+/* Write r->krec to the keep stream, with the ctime of FILE now when the pass changed it. */
+static void keep_put(struct receiver *r, int restat)
+{
+	struct stat st;
+	const char *base;
+	int dirfd;
+
+	if (!r->have_krec || !r->keep_open)
+		return;
+	r->have_krec = 0;
+	if (restat) {
+		dirfd = parent_fd(r, r->krec.path, &base);
+		if (dirfd < 0 || fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || st.st_ino != (ino_t)r->krec.ino)
+			return;
+		mrec_stat(&r->krec, &st);
+	}
+	if (!r->keep.last || path_cmp(r->keep.last, r->krec.path) < 0)
+		miwriter_put(&r->keep, &r->krec);
 }
 
 /* Keep (or drop) the DEST entry D, which the pass removes from the mirror. */
@@ -611,9 +674,10 @@ static void both(struct receiver *r, const struct entry *s)
 
 			same = dirfd >= 0 && hash_dest(dirfd, base, h) == 0 &&
 			       !memcmp(h, s->hash, HASH_LEN);
+			mirror_check(r, s, &r->dst, same, same ? h : NULL);
 		} else {
 			same = s->size == d->size && same_mtime(s, &r->dst);
-			if (same && r->old && mirror_damaged(r, s, &r->dst)) {
+			if (mirror_check(r, s, &r->dst, same, NULL)) {
 				same = 0;
 				damaged = 1;
 			}
@@ -624,11 +688,14 @@ static void both(struct receiver *r, const struct entry *s)
 				code[2] = 'c';
 			report_item(code, s->path, 0, NULL);
 			want_file(r, s, 1, &r->dst, damaged);
+			keep_put(r, 0);
 		} else if (code_changed(code)) {
 			report_item(code, s->path, 0, NULL);
 			fix_meta(r, s, &r->dst);
+			keep_put(r, 1);
 		} else {
 			verbose("%s is up to date", s->path);
+			keep_put(r, 0);
 		}
 		break;
 	}
@@ -1206,11 +1273,10 @@ static int on_file_end(struct receiver *r, const unsigned char *p, size_t n)
 
 /* ---- the mirror index: writing it (doc/history.md "Writing it") ------------- */
 
-/* Backup with a DEST: open the old index (read through once) and the list of files written. */
+/* Backup with a DEST: open the old index and the two streams the new one is made of. */
 static void index_begin(struct receiver *r)
 {
 	char why[600];
-	int got;
 
 	r->shelter_fd = -1;
 	if (r->a->root_fd < 0 || r->a->sync)
@@ -1227,18 +1293,26 @@ static void index_begin(struct receiver *r)
 		return;
 	}
 	if (!r->dry) {
-		unlinkat(r->shelter_fd, MI_TMP, 0);	/* leftovers of a pass that died */
+		/* Leftovers of a pass that died. */
+		unlinkat(r->shelter_fd, MI_TMP, 0);
 		unlinkat(r->shelter_fd, MI_RECV, 0);
+		unlinkat(r->shelter_fd, MI_KEEP, 0);
 	}
-	got = mireader_check(r->shelter_fd, MI_FILE, why, sizeof(why));
-	if (got < 0)
+	if (mireader_open(r->shelter_fd, MI_FILE, MI_FILE, &r->old, why, sizeof(why)) < 0) {
 		warning("DEST/.shelter/%s: %s; the pass rewrites it, hashing every file once",
 			MI_FILE, why);
-	r->old_ok = got == 0;
-	if (r->old_ok && mireader_open(r->shelter_fd, MI_FILE, MI_FILE, &r->old, why, sizeof(why)))
-		r->old_ok = 0;
-	if (!r->dry && miwriter_open(&r->recv, r->shelter_fd, MI_RECV) == 0)
+		r->old_bad = 1;
+	}
+	if (r->dry)
+		return;
+	if (miwriter_open(&r->keep, r->shelter_fd, MI_KEEP) == 0) {
+		r->keep.k.nosync = 1;
+		r->keep_open = 1;
+	}
+	if (miwriter_open(&r->recv, r->shelter_fd, MI_RECV) == 0) {
+		r->recv.k.nosync = 1;
 		r->recv_open = 1;
+	}
 }
 
 /* A reader for NAME, NULL when missing or damaged (said once). */
@@ -1252,25 +1326,36 @@ static struct mireader *index_reopen(struct receiver *r, const char *name)
 	return m;
 }
 
+/* The next record of *M into REC: 1, or 0 at its end; a damaged stream sets *BAD. */
+static int index_next(struct mireader **m, struct mrec *rec, const char *name, int *bad)
+{
+	int got;
+
+	if (!*m)
+		return 0;
+	got = mireader_next(*m, rec);
+	if (got < 0) {
+		warning("DEST/.shelter/%s: %s", name, mireader_why(*m));
+		*bad = 1;
+	}
+	if (got <= 0) {
+		mireader_close(*m);
+		*m = NULL;
+	}
+	return got == 1;
+}
+
 /* Move reader *M to PATH; its record for PATH or NULL. A damaged stream is dropped. */
 static const struct mrec *index_seek(struct mireader **m, struct mrec *rec, int *have,
 				     const char *path, const char *name)
 {
-	while (*m) {
+	int bad = 0;
+
+	while (*m || *have) {
 		int c;
 
-		if (!*have) {
-			int got = mireader_next(*m, rec);
-
-			if (got <= 0) {
-				if (got < 0)
-					warning("DEST/.shelter/%s: %s", name, mireader_why(*m));
-				mireader_close(*m);
-				*m = NULL;
-				return NULL;
-			}
-			*have = 1;
-		}
+		if (!*have && !(*have = index_next(m, rec, name, &bad)))
+			return NULL;
 		c = path_cmp(rec->path, path);
 		if (c > 0)
 			return NULL;
@@ -1282,36 +1367,19 @@ static const struct mrec *index_seek(struct mireader **m, struct mrec *rec, int 
 }
 
 /*
- * The end of a sound pass: walk DEST and write the new index from the
- * files written (their checked hash), the old index (records that still
- * match) and, for the rest, the file's content hashed now.
+ * The fallback when the old index turned out damaged (its records may
+ * have been used before its checksum said so): walk DEST and write the
+ * index from the files written (RECV) and, for the rest, the content
+ * hashed now. Returns 0, or -1 with an error printed.
  */
-static void index_end(struct receiver *r)
+static int index_rescan(struct receiver *r, struct mireader *recv, struct miwriter *w)
 {
-	struct mireader *recv = NULL, *old = NULL;
-	struct mrec rrec, orec;
-	int have_r = 0, have_o = 0, ok = 1;
-	struct miwriter w;
-	struct scan *sc;
+	struct mrec rrec;
+	int have_r = 0;
+	struct scan *sc = scan_open(r->a->root_fd, NULL, SCAN_QUIET);
 	struct entry e;
 	struct stat st;
 
-	mireader_close(r->old);
-	r->old = NULL;
-	if (r->shelter_fd < 0 || r->dry)
-		return;
-	if (r->recv_open) {
-		r->recv_open = 0;
-		if (miwriter_finish(&r->recv, NULL) == 0)
-			recv = index_reopen(r, MI_RECV);
-	}
-	if (r->old_ok)
-		old = index_reopen(r, MI_FILE);
-	if (miwriter_open(&w, r->shelter_fd, MI_TMP)) {
-		ok = 0;
-		goto out;
-	}
-	sc = scan_open(r->a->root_fd, NULL, SCAN_QUIET);
 	while (scan_next(sc, &e, &st)) {
 		const struct mrec *m;
 		struct mrec rec = { .path = e.path };
@@ -1321,19 +1389,9 @@ static void index_end(struct receiver *r)
 		if (e.type != 'f' || is_tmp_name(path_base(e.path)))
 			continue;
 		m = index_seek(&recv, &rrec, &have_r, e.path, MI_RECV);
-		if (!m || !mrec_matches(m, &st)) {
-			/* The ctime is not compared: the pass checked, as it decided, every
-			 * file whose ctime moved, and its own chmod moves it too. */
-			m = index_seek(&old, &orec, &have_o, e.path, MI_FILE);
-			if (m && (m->ino != (uint64_t)st.st_ino || m->size != (uint64_t)st.st_size ||
-				  m->mtime_sec != st.st_mtim.tv_sec ||
-				  m->mtime_nsec != (uint32_t)st.st_mtim.tv_nsec))
-				m = NULL;
-		}
-		if (m) {
+		if (m && mrec_matches(m, &st)) {
 			rec = *m;
 			rec.path = e.path;
-			mrec_stat(&rec, &st);
 		} else {
 			fd = openat(scan_dirfd(sc), path_base(e.path),
 				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -1352,15 +1410,90 @@ static void index_end(struct receiver *r)
 			close(fd);
 			mrec_stat(&rec, &st);
 		}
-		miwriter_put(&w, &rec);
+		miwriter_put(w, &rec);
 	}
 	scan_close(sc);
-	if (miwriter_finish(&w, MI_FILE))
-		ok = 0;
+	mireader_close(recv);
+	return miwriter_finish(w, MI_FILE);
+}
+
+/*
+ * The end of a sound pass: the new index is the merge, in listing order,
+ * of the records of the files as the pass found them (keep) and of the
+ * files it wrote (recv), which win.
+ */
+static void index_end(struct receiver *r)
+{
+	struct mireader *keep = NULL, *recv = NULL;
+	struct mrec krec, rrec;
+	int have_k = 0, have_r = 0, bad = 0, ok = 0;
+	struct miwriter w;
+
+	/* The old index's checksum vouches for the records the pass took from it. */
+	while (r->old) {
+		int got = mireader_next(r->old, &r->oldrec);
+
+		if (got < 0) {
+			warning("DEST/.shelter/%s: %s; the pass rewrites it, hashing every file",
+				MI_FILE, mireader_why(r->old));
+			r->old_bad = 1;
+		}
+		if (got <= 0)
+			break;
+	}
+	mireader_close(r->old);
+	r->old = NULL;
+	if (r->shelter_fd < 0 || r->dry)
+		return;
+	if (r->recv_open) {
+		r->recv_open = 0;
+		if (miwriter_finish(&r->recv, NULL) == 0)
+			recv = index_reopen(r, MI_RECV);
+	}
+	if (r->keep_open) {
+		r->keep_open = 0;
+		if (miwriter_finish(&r->keep, NULL) == 0)
+			keep = index_reopen(r, MI_KEEP);
+	}
+	if (miwriter_open(&w, r->shelter_fd, MI_TMP))
+		goto out;
+	if (r->old_bad || !keep || !recv) {
+		mireader_close(keep);
+		keep = NULL;
+		ok = index_rescan(r, recv, &w) == 0;
+		recv = NULL;
+		goto out;
+	}
+	for (;;) {
+		int c;
+
+		if (!have_k)
+			have_k = index_next(&keep, &krec, MI_KEEP, &bad);
+		if (!have_r)
+			have_r = index_next(&recv, &rrec, MI_RECV, &bad);
+		if (bad || (!have_k && !have_r))
+			break;
+		c = !have_k ? 1 : !have_r ? -1 : path_cmp(krec.path, rrec.path);
+		if (c < 0) {
+			miwriter_put(&w, &krec);
+			have_k = 0;
+		} else {
+			miwriter_put(&w, &rrec);
+			have_r = 0;
+			have_k = have_k && c != 0;
+		}
+	}
+	if (bad) {
+		/* Our own scratch files: cannot happen but by a disk error. */
+		miwriter_abort(&w);
+		goto out;
+	}
+	ok = miwriter_finish(&w, MI_FILE) == 0;
 out:
 	mireader_close(recv);
-	mireader_close(old);
+	mireader_close(keep);
 	unlinkat(r->shelter_fd, MI_RECV, 0);
+	unlinkat(r->shelter_fd, MI_KEEP, 0);
 	if (!ok) {
 		error("the mirror index DEST/.shelter/%s was not updated (make DEST/.shelter "
 		      "writable); the next pass hashes what it cannot vouch for", MI_FILE);
@@ -1376,6 +1509,9 @@ static void index_drop(struct receiver *r)
 	if (r->recv_open)
 		miwriter_abort(&r->recv);
 	r->recv_open = 0;
+	if (r->keep_open)
+		miwriter_abort(&r->keep);
+	r->keep_open = 0;
 	if (r->shelter_fd >= 0)
 		close(r->shelter_fd);
 	r->shelter_fd = -1;
