@@ -77,6 +77,30 @@ int ckw_open(struct ckw *w, int dirfd, const char *tmp, const char *what, const 
 	return 0;
 }
 
+void ckw_open_lazy(struct ckw *w, int dirfd, const char *tmp, const char *what,
+		   const char *where, size_t spill)
+{
+	init(w, what);
+	w->where = where;
+	w->dirfd = dirfd;
+	w->tmp = xstrdup(tmp);
+	w->spill = spill;
+}
+
+/* A lazy writer's file, created now with what is pending; 0 or -1 (failed, said). */
+static int create(struct ckw *w)
+{
+	w->fd = openat(w->dirfd, w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		       0600);
+	if (w->fd < 0 || write_all(w->fd, w->pend.data, w->pend.len)) {
+		error("cannot write the %s %s%s: %s", w->what, w->where, w->tmp, strerror(errno));
+		w->failed = 1;
+	}
+	w->spill = 0;
+	buf_release(&w->pend);
+	return w->failed ? -1 : 0;
+}
+
 void ckw_mem(struct ckw *w, struct buf *mem, const char *what)
 {
 	init(w, what);
@@ -88,9 +112,13 @@ void ckw_flush(struct ckw *w, int all)
 	if (!all && w->out.len < CHUNK)
 		return;
 	hasher_update(w->h, w->out.data, w->out.len);
-	if (w->mem)
+	if (w->mem) {
 		buf_put(w->mem, w->out.data, w->out.len);
-	else if (!w->failed && write_all(w->fd, w->out.data, w->out.len)) {
+	} else if (w->spill) {
+		buf_put(&w->pend, w->out.data, w->out.len);
+		if (w->pend.len >= w->spill)
+			create(w);
+	} else if (!w->failed && write_all(w->fd, w->out.data, w->out.len)) {
 		error("cannot write the %s %s%s: %s", w->what, w->where, w->tmp, strerror(errno));
 		w->failed = 1;
 	}
@@ -109,6 +137,7 @@ static void release(struct ckw *w)
 		close(w->fd);
 	hasher_free(w->h);
 	buf_release(&w->out);
+	buf_release(&w->pend);
 	free(w->tmp);
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
@@ -116,7 +145,7 @@ static void release(struct ckw *w)
 
 void ckw_abort(struct ckw *w)
 {
-	if (w->tmp)
+	if (w->tmp && w->fd >= 0)
 		unlinkat(w->dirfd, w->tmp, 0);
 	release(w);
 }
@@ -131,6 +160,8 @@ int ckw_close(struct ckw *w, const void *tail, size_t n, const char *final)
 		release(w);
 		return 0;
 	}
+	if (w->spill && !w->failed)
+		create(w);
 	if (w->failed || write_all(w->fd, tail, n) || (!w->nosync && fsync(w->fd) < 0)) {
 		if (!w->failed)
 			error("cannot write the %s %s%s: %s", w->what, w->where, w->tmp,

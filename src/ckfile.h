@@ -23,6 +23,8 @@ struct ckw {
 	struct hasher *h;
 	int failed;
 	int nosync;		/* a scratch file: no fsync at the end */
+	size_t spill;		/* lazy: not created before this much is written */
+	struct buf pend;	/* lazy: what is written so far, not created yet */
 };
 
 /*
@@ -31,6 +33,13 @@ struct ckw {
  * an error printed.
  */
 int ckw_open(struct ckw *w, int dirfd, const char *tmp, const char *what, const char *where);
+/*
+ * The same, but TMP is created only once SPILL bytes are written or at
+ * ckw_close: a writer that ckw_abort ends never touches the disk. Errors
+ * come then.
+ */
+void ckw_open_lazy(struct ckw *w, int dirfd, const char *tmp, const char *what,
+		   const char *where, size_t spill);
 /* The same into MEM (tests, fuzzing). */
 void ckw_mem(struct ckw *w, struct buf *mem, const char *what);
 

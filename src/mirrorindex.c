@@ -44,7 +44,6 @@ struct mireader {
 	int eof, done;
 	struct hasher *h;
 	uint64_t count;
-	char *line;		/* the record's fields, split in place */
 	struct mrec rec;
 	char why[600];
 };
@@ -128,22 +127,27 @@ static int parse_time(char *s, int64_t *sec, uint32_t *nsec)
 	return 0;
 }
 
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 static int parse_hash(const char *s, unsigned char out[HASH_LEN])
 {
 	size_t i;
 
 	if (strlen(s) != 2 * HASH_LEN)
 		return -1;
-	for (i = 0; i < 2 * HASH_LEN; i++) {
-		int c = s[i], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-											: -1;
+	for (i = 0; i < HASH_LEN; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
 
-		if (d < 0)
+		if ((hi | lo) < 0)
 			return -1;
-		if (i % 2 == 0)
-			out[i / 2] = (unsigned char)(d << 4);
-		else
-			out[i / 2] |= (unsigned char)d;
+		out[i] = (unsigned char)(hi << 4 | lo);
 	}
 	return 0;
 }
@@ -253,13 +257,14 @@ int mireader_mem(const char *p, size_t n, struct mireader **out, char *why, size
 {
 	struct mireader *r = reader_new(-1);
 
-	r->buf = (char *)p;
+	/* A copy: records are split in place. */
+	r->buf = xmalloc(n + 1);
+	memcpy(r->buf, p, n);
 	r->len = n;
 	r->eof = 1;
 	*out = NULL;
 	if (read_header(r)) {
 		snprintf(why, whylen, "%s", r->why);
-		r->buf = NULL;
 		mireader_close(r);
 		return -1;
 	}
@@ -282,11 +287,10 @@ int mireader_next(struct mireader *r, struct mrec *rec)
 		return -1;
 	if (memchr(line, '\0', n))
 		return bad(r, "%s", "it holds a NUL byte (damaged)");
-	free(r->line);
-	r->line = xstrndup(line, n);
+	line[n] = '\0';	/* was the LF */
 	if (n >= 4 && !memcmp(line, "end\t", 4)) {
 		hasher_final(r->h, sum);
-		if (split(r->line, f, 3) || parse_u64(f[1], &count) || parse_hash(f[2], want))
+		if (split(line, f, 3) || parse_u64(f[1], &count) || parse_hash(f[2], want))
 			return bad(r, "%s", "its end line is malformed (damaged)");
 		if (memcmp(sum, want, HASH_LEN))
 			return bad(r, "%s", "its checksum does not match (damaged)");
@@ -299,12 +303,20 @@ int mireader_next(struct mireader *r, struct mrec *rec)
 		r->done = 1;
 		return 0;
 	}
-	if (parse_rec(r, r->line, &r->rec))
-		return -1;
+	/* Hashed as read (with its LF), then split in place. */
+	line[n] = '\n';
 	take(r, n + 1);
+	line[n] = '\0';
+	if (parse_rec(r, line, &r->rec))
+		return -1;
 	r->count++;
 	*rec = r->rec;
 	return 1;
+}
+
+uint64_t mireader_count(const struct mireader *r)
+{
+	return r->count;
 }
 
 const char *mireader_why(const struct mireader *r)
@@ -316,11 +328,9 @@ void mireader_close(struct mireader *r)
 {
 	if (!r)
 		return;
-	if (r->fd >= 0) {
+	if (r->fd >= 0)
 		close(r->fd);
-		free(r->buf);
-	}
-	free(r->line);
+	free(r->buf);
 	free(r->rec.path);
 	hasher_free(r->h);
 	free(r);
@@ -348,6 +358,7 @@ static void writer_start(struct miwriter *w)
 {
 	w->count = 0;
 	w->last = NULL;
+	w->last_cap = 0;
 	buf_put(&w->k.out, HEADER, strlen(HEADER));
 }
 
@@ -360,6 +371,13 @@ int miwriter_open(struct miwriter *w, int dirfd, const char *tmp)
 	return 0;
 }
 
+void miwriter_open_lazy(struct miwriter *w, int dirfd, const char *tmp, size_t spill)
+{
+	memset(w, 0, sizeof(*w));
+	ckw_open_lazy(&w->k, dirfd, tmp, "mirror index", "DEST/.shelter/", spill);
+	writer_start(w);
+}
+
 void miwriter_mem(struct miwriter *w, struct buf *b)
 {
 	memset(w, 0, sizeof(*w));
@@ -367,27 +385,77 @@ void miwriter_mem(struct miwriter *w, struct buf *b)
 	writer_start(w);
 }
 
+/* Decimal V at P; returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+	char t[20];
+	int n = 0;
+
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*p++ = t[--n];
+	return p;
+}
+
+/* [-]SECONDS.NNNNNNNNN at P (the sign of SEC, then its magnitude, as read back). */
+static char *put_time(char *p, int64_t sec, uint32_t nsec)
+{
+	int i;
+
+	if (sec < 0)
+		*p++ = '-';
+	p = put_u64(p, sec < 0 ? (uint64_t)0 - (uint64_t)sec : (uint64_t)sec);
+	*p++ = '.';
+	for (i = 8; i >= 0; i--, nsec /= 10)
+		p[i] = (char)('0' + nsec % 10);
+	return p + 9;
+}
+
+/* PATH needs escaping (doc/history.md): a byte below 0x20, 0x7f or a backslash. */
+static int needs_escape(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '\\')
+			return 1;
+	return 0;
+}
+
 void miwriter_put(struct miwriter *w, const struct mrec *m)
 {
-	char hex[2 * HASH_LEN + 1], line[200];
-	char *path = escape_bytes(m->path, strlen(m->path));
-	int n;
+	char line[160], *p = line, *esc = NULL;
+	size_t n = strlen(m->path);
 
 	if (w->last && path_cmp(w->last, m->path) >= 0)
 		bug("mirror index: %s written after %s", m->path, w->last);
-	free(w->last);
-	w->last = xstrdup(m->path);
-	hash_hex(m->hash, hex);
-	n = snprintf(line, sizeof(line), "%" PRIu64 "\t%s%" PRId64 ".%09" PRIu32 "\t%" PRIu64
-		     "\t%s%" PRId64 ".%09" PRIu32 "\t%s\t%s\t",
-		     m->size, m->mtime_sec < 0 ? "-" : "",
-		     m->mtime_sec < 0 ? -m->mtime_sec : m->mtime_sec, m->mtime_nsec, m->ino,
-		     m->ctime_sec < 0 ? "-" : "", m->ctime_sec < 0 ? -m->ctime_sec : m->ctime_sec,
-		     m->ctime_nsec, hex, m->damaged ? "damaged" : "-");
-	buf_put(&w->k.out, line, (size_t)n);
-	buf_put(&w->k.out, path, strlen(path));
+	if (n + 1 > w->last_cap) {
+		w->last_cap = n + 64;
+		free(w->last);
+		w->last = xmalloc(w->last_cap);
+	}
+	memcpy(w->last, m->path, n + 1);
+	p = put_u64(p, m->size);
+	*p++ = '\t';
+	p = put_time(p, m->mtime_sec, m->mtime_nsec);
+	*p++ = '\t';
+	p = put_u64(p, m->ino);
+	*p++ = '\t';
+	p = put_time(p, m->ctime_sec, m->ctime_nsec);
+	*p++ = '\t';
+	hash_hex(m->hash, p);
+	p += 2 * HASH_LEN;
+	memcpy(p, m->damaged ? "\tdamaged\t" : "\t-\t", m->damaged ? 9 : 3);
+	p += m->damaged ? 9 : 3;
+	buf_put(&w->k.out, line, (size_t)(p - line));
+	if (needs_escape(m->path)) {
+		esc = escape_bytes(m->path, n);
+		buf_put(&w->k.out, esc, strlen(esc));
+		free(esc);
+	} else {
+		buf_put(&w->k.out, m->path, n);
+	}
 	buf_put_u8(&w->k.out, '\n');
-	free(path);
 	w->count++;
 	ckw_flush(&w->k, 0);
 }
@@ -403,6 +471,7 @@ int miwriter_finish(struct miwriter *w, const char *final)
 	n = snprintf(tail, sizeof(tail), "end\t%" PRIu64 "\t%s\n", w->count, hex);
 	free(w->last);
 	w->last = NULL;
+	w->last_cap = 0;
 	return ckw_close(&w->k, tail, (size_t)n, final);
 }
 
@@ -410,5 +479,6 @@ void miwriter_abort(struct miwriter *w)
 {
 	free(w->last);
 	w->last = NULL;
+	w->last_cap = 0;
 	ckw_abort(&w->k);
 }

@@ -57,6 +57,7 @@ int mireader_mem(const char *p, size_t n, struct mireader **out, char *why, size
  */
 int mireader_next(struct mireader *r, struct mrec *rec);
 const char *mireader_why(const struct mireader *r);
+uint64_t mireader_count(const struct mireader *r);	/* records so far */
 void mireader_close(struct mireader *r);
 
 /* Read NAME in DIRFD through: 0 sound, 1 missing, -1 damaged (reason in WHY). */
@@ -65,11 +66,14 @@ int mireader_check(int dirfd, const char *name, char *why, size_t whylen);
 struct miwriter {
 	struct ckw k;
 	uint64_t count;
-	char *last;		/* the last path written, for the order */
+	char *last;		/* the last path written, for the order (NULL: none) */
+	size_t last_cap;
 };
 
 /* A new index at TMP in DIRFD: 0, or -1 with an error printed. */
 int miwriter_open(struct miwriter *w, int dirfd, const char *tmp);
+/* The same, created only once SPILL bytes are written or at miwriter_finish (ckfile.h). */
+void miwriter_open_lazy(struct miwriter *w, int dirfd, const char *tmp, size_t spill);
 void miwriter_mem(struct miwriter *w, struct buf *b);
 /* Append REC; a record out of listing order is a bug. */
 void miwriter_put(struct miwriter *w, const struct mrec *rec);

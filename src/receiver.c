@@ -147,6 +147,9 @@ struct receiver {
 	int keep_open;
 	struct mrec krec;	/* the one for the file being decided */
 	int have_krec;
+	int krec_old;		/* krec is the old record, unchanged */
+	uint64_t kept_old;	/* records of the keep stream that are old ones, unchanged */
+	uint64_t old_count;	/* records in the old index (once read through) */
 	struct miwriter recv;	/* the files this pass wrote, with their hashes */
 	int recv_open;
 };
@@ -337,6 +340,8 @@ static const struct mrec *old_lookup(struct receiver *r, const char *path)
 					warning("DEST/.shelter/%s: %s; the pass rewrites it, hashing "
 						"every file", MI_FILE, mireader_why(r->old));
 					r->old_bad = 1;
+				} else {
+					r->old_count = mireader_count(r->old);
 				}
 				mireader_close(r->old);
 				r->old = NULL;
@@ -364,6 +369,7 @@ static void krec_set(struct receiver *r, const char *path, const struct stat *st
 	memcpy(r->krec.hash, h, HASH_LEN);
 	r->krec.damaged = damaged;
 	r->have_krec = 1;
+	r->krec_old = 0;
 }
 
 /*
@@ -389,8 +395,10 @@ static int mirror_check(struct receiver *r, const struct entry *s, const struct 
 	}
 	if (!same) {
 		/* Sent again; if that fails, the old record still describes the file. */
-		if (m && mrec_matches(m, st))
+		if (m && mrec_matches(m, st)) {
 			krec_set(r, s->path, st, m->hash, m->damaged);
+			r->krec_old = 1;
+		}
 		return 0;
 	}
 	if (m && m->damaged) {
@@ -399,6 +407,7 @@ static int mirror_check(struct receiver *r, const struct entry *s, const struct 
 	}
 	if (m && mrec_matches(m, st)) {
 		krec_set(r, s->path, st, m->hash, 0);
+		r->krec_old = 1;
 		return 0;
 	}
 	/* Another inode: replaced by a pass that died (or by hand), not damaged in place. */
@@ -435,9 +444,12 @@ static void keep_put(struct receiver *r, int restat)
 		    !S_ISREG(st.st_mode) || st.st_ino != (ino_t)r->krec.ino)
 			return;
 		mrec_stat(&r->krec, &st);
+		r->krec_old = 0;
 	}
-	if (!r->keep.last || path_cmp(r->keep.last, r->krec.path) < 0)
+	if (!r->keep.last || path_cmp(r->keep.last, r->krec.path) < 0) {
 		miwriter_put(&r->keep, &r->krec);
+		r->kept_old += r->krec_old;
+	}
 }
 
 /* Keep (or drop) the DEST entry D, which the pass removes from the mirror. */
@@ -1305,14 +1317,14 @@ static void index_begin(struct receiver *r)
 	}
 	if (r->dry)
 		return;
-	if (miwriter_open(&r->keep, r->shelter_fd, MI_KEEP) == 0) {
-		r->keep.k.nosync = 1;
-		r->keep_open = 1;
-	}
-	if (miwriter_open(&r->recv, r->shelter_fd, MI_RECV) == 0) {
-		r->recv.k.nosync = 1;
-		r->recv_open = 1;
-	}
+	/* Created only when they grow (8 MiB) or are used: a pass that changes
+	 * nothing writes nothing (doc/history.md "Writing it"). */
+	miwriter_open_lazy(&r->keep, r->shelter_fd, MI_KEEP, 8u << 20);
+	r->keep.k.nosync = 1;
+	r->keep_open = 1;
+	miwriter_open_lazy(&r->recv, r->shelter_fd, MI_RECV, 8u << 20);
+	r->recv.k.nosync = 1;
+	r->recv_open = 1;
 }
 
 /* A reader for NAME, NULL when missing or damaged (said once). */
@@ -1441,10 +1453,29 @@ static void index_end(struct receiver *r)
 		if (got <= 0)
 			break;
 	}
+	if (r->old)
+		r->old_count = mireader_count(r->old);
 	mireader_close(r->old);
 	r->old = NULL;
 	if (r->shelter_fd < 0 || r->dry)
 		return;
+	if (!r->old_bad && r->old_count && r->keep_open && r->recv_open && r->recv.count == 0 &&
+	    r->keep.count == r->old_count && r->kept_old == r->old_count) {
+		/* Every record is the old one: the index stands as it is. */
+		miwriter_abort(&r->recv);
+		miwriter_abort(&r->keep);
+		r->recv_open = r->keep_open = 0;
+		ok = 1;
+		goto out;
+	}
+	if (!r->old_bad && r->keep_open && r->recv_open && r->recv.count == 0) {
+		/* The pass wrote nothing: the keep stream is the new index. */
+		miwriter_abort(&r->recv);
+		r->recv_open = r->keep_open = 0;
+		r->keep.k.nosync = 0;
+		ok = miwriter_finish(&r->keep, MI_FILE) == 0;
+		goto out;
+	}
 	if (r->recv_open) {
 		r->recv_open = 0;
 		if (miwriter_finish(&r->recv, NULL) == 0)
