@@ -78,6 +78,17 @@ t 'the index follows edits, deletions, renames, type changes, -c and --no-histor
 	sh_run 0 backup src dst && index_ok dst && verify 0 dst
 '
 
+t 'a pass with nothing to do writes nothing; a chmod only updates the ctime of its record' '
+	tree && sh_run 0 backup src dst && ix=dst/.shelter/mirror.index &&
+	before=$(stat -c "%i %.9Y" $ix) && sh_run 0 backup src dst &&
+	expect_eq "$before" "$(stat -c "%i %.9Y" $ix)" "the index after a pass with nothing to do" &&
+	expect_eq mirror.index "$(ls -A dst/.shelter)" &&
+	chmod 600 src/docs/report.txt && sh_run 0 backup -i src dst &&
+	expect_eq ".f...p..... docs/report.txt" "$(grep "^[>c.*][fdL]" out || true)" &&
+	index_ok dst && verify 0 dst &&
+	sh_run 0 backup src dst && ! grep -q "mirror index" err
+'
+
 t 'a flipped byte (mtime put back): verify names it and both hashes, exit 16, and flags it' '
 	tree && sh_run 0 backup src dst && good=$(xxh src/docs/report.txt) &&
 	flip dst/docs/report.txt 3 && bad=$(xxh dst/docs/report.txt) &&
@@ -137,20 +148,23 @@ t 'a damaged history version is named with its path under .shelter, exit 16' '
 
 t 'a damaged, cut or missing mirror index: verify exit 16 naming it; the next backup rewrites it' '
 	tree && sh_run 0 backup src dst && ix=dst/.shelter/mirror.index && cp $ix good.ix &&
-	for how in cut flip header tail missing; do
+	for how in cut flip header tail hashes missing; do
 		cp good.ix $ix &&
 		case $how in
 		cut) head -c 150 good.ix >$ix ;;
 		flip) sed "2s/\\t-\\t/\\tX\\t/" good.ix >$ix ;;
 		header) sed "1s/1\$/7/" good.ix >$ix ;;
 		tail) echo junk >>$ix ;;
+		hashes) sed -E "/^[0-9]/s/\t[0-9a-f]{32}\t/\t00000000000000000000000000000000\t/" good.ix >$ix &&
+			! cmp -s good.ix $ix ;;
 		missing) rm $ix ;;
-		esac &&
-		verify 16 dst && grep -q "DEST/.shelter/mirror.index" err || fail "verify, index $how" &&
-		grep -Eq "the mirror cannot be verified" err || fail "message, index $how" &&
-		sh_run 0 backup src dst || fail "backup, index $how" &&
-		{ [ $how = missing ] || grep -q "mirror.index" err; } || fail "no warning, index $how" &&
-		index_ok dst && verify 0 dst || fail "after the backup, index $how"
+		esac || return 1
+		{ verify 16 dst && grep -q "DEST/.shelter/mirror.index" err; } ||
+			{ fail "verify, index $how"; return 1; }
+		grep -q "the mirror cannot be verified" err || { fail "message, index $how"; return 1; }
+		sh_run 0 backup src dst || { fail "backup, index $how"; return 1; }
+		[ $how = missing ] || grep -q "mirror.index" err || { fail "no warning, index $how"; return 1; }
+		{ index_ok dst && verify 0 dst; } || { fail "after the backup, index $how"; return 1; }
 	done &&
 	sed "s/\\t-\\t/\\tdamaged\\t/" good.ix >$ix && verify 16 dst &&
 	grep -q "checksum does not match" err
