@@ -44,6 +44,7 @@ struct mireader {
 	int eof, done;
 	struct hasher *h;
 	uint64_t count;
+	struct buf raw;		/* the last record's line */
 	struct mrec rec;
 	char why[600];
 };
@@ -127,29 +128,39 @@ static int parse_time(char *s, int64_t *sec, uint32_t *nsec)
 	return 0;
 }
 
-static int hexval(int c)
+/* Lowercase hex digit values; -1 for every other byte. */
+static signed char hexval[256];
+
+static void hexval_init(void)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	int c;
+
+	if (hexval['1'])
+		return;
+	memset(hexval, -1, sizeof(hexval));
+	for (c = 0; c < 10; c++)
+		hexval['0' + c] = (signed char)c;
+	for (c = 0; c < 6; c++)
+		hexval['a' + c] = (signed char)(10 + c);
 }
 
 static int parse_hash(const char *s, unsigned char out[HASH_LEN])
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t i;
 
-	if (strlen(s) != 2 * HASH_LEN)
-		return -1;
+	hexval_init();
 	for (i = 0; i < HASH_LEN; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = hexval[u[2 * i]], lo;
 
-		if ((hi | lo) < 0)
+		if (hi < 0)
+			return -1;
+		lo = hexval[u[2 * i + 1]];
+		if (lo < 0)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);
 	}
-	return 0;
+	return u[2 * HASH_LEN] ? -1 : 0;
 }
 
 /* Split S at TABs into exactly N fields; 0 or -1. */
@@ -303,8 +314,10 @@ int mireader_next(struct mireader *r, struct mrec *rec)
 		r->done = 1;
 		return 0;
 	}
-	/* Hashed as read (with its LF), then split in place. */
+	/* Hashed as read (with its LF), kept, then split in place. */
 	line[n] = '\n';
+	buf_reset(&r->raw);
+	buf_put(&r->raw, line, n + 1);
 	take(r, n + 1);
 	line[n] = '\0';
 	if (parse_rec(r, line, &r->rec))
@@ -312,6 +325,12 @@ int mireader_next(struct mireader *r, struct mrec *rec)
 	r->count++;
 	*rec = r->rec;
 	return 1;
+}
+
+const char *mireader_raw(const struct mireader *r, size_t *n)
+{
+	*n = r->raw.len;
+	return (const char *)r->raw.data;
 }
 
 uint64_t mireader_count(const struct mireader *r)
@@ -332,6 +351,7 @@ void mireader_close(struct mireader *r)
 		close(r->fd);
 	free(r->buf);
 	free(r->rec.path);
+	buf_release(&r->raw);
 	hasher_free(r->h);
 	free(r);
 }
@@ -422,19 +442,33 @@ static int needs_escape(const char *s)
 	return 0;
 }
 
-void miwriter_put(struct miwriter *w, const struct mrec *m)
+/* Check the order of PATH and remember it. */
+static void set_last(struct miwriter *w, const char *path, size_t n)
 {
-	char line[160], *p = line, *esc = NULL;
-	size_t n = strlen(m->path);
-
-	if (w->last && path_cmp(w->last, m->path) >= 0)
-		bug("mirror index: %s written after %s", m->path, w->last);
+	if (w->last && path_cmp(w->last, path) >= 0)
+		bug("mirror index: %s written after %s", path, w->last);
 	if (n + 1 > w->last_cap) {
 		w->last_cap = n + 64;
 		free(w->last);
 		w->last = xmalloc(w->last_cap);
 	}
-	memcpy(w->last, m->path, n + 1);
+	memcpy(w->last, path, n + 1);
+}
+
+void miwriter_put_raw(struct miwriter *w, const char *path, const char *raw, size_t n)
+{
+	set_last(w, path, strlen(path));
+	buf_put(&w->k.out, raw, n);
+	w->count++;
+	ckw_flush(&w->k, 0);
+}
+
+void miwriter_put(struct miwriter *w, const struct mrec *m)
+{
+	char line[160], *p = line, *esc = NULL;
+	size_t n = strlen(m->path);
+
+	set_last(w, m->path, n);
 	p = put_u64(p, m->size);
 	*p++ = '\t';
 	p = put_time(p, m->mtime_sec, m->mtime_nsec);

@@ -58,6 +58,8 @@ int mireader_mem(const char *p, size_t n, struct mireader **out, char *why, size
 int mireader_next(struct mireader *r, struct mrec *rec);
 const char *mireader_why(const struct mireader *r);
 uint64_t mireader_count(const struct mireader *r);	/* records so far */
+/* The last record's line as read (with its LF), *N bytes; valid until the next call. */
+const char *mireader_raw(const struct mireader *r, size_t *n);
 void mireader_close(struct mireader *r);
 
 /* Read NAME in DIRFD through: 0 sound, 1 missing, -1 damaged (reason in WHY). */
@@ -77,6 +79,8 @@ void miwriter_open_lazy(struct miwriter *w, int dirfd, const char *tmp, size_t s
 void miwriter_mem(struct miwriter *w, struct buf *b);
 /* Append REC; a record out of listing order is a bug. */
 void miwriter_put(struct miwriter *w, const struct mrec *rec);
+/* Append the record of PATH as the line RAW (N bytes, LF included) that a reader gave. */
+void miwriter_put_raw(struct miwriter *w, const char *path, const char *raw, size_t n);
 /* End line, fsync, rename to FINAL (NULL: stay TMP). 0, or -1 with an error printed. */
 int miwriter_finish(struct miwriter *w, const char *final);
 void miwriter_abort(struct miwriter *w);

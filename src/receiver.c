@@ -447,7 +447,15 @@ static void keep_put(struct receiver *r, int restat)
 		r->krec_old = 0;
 	}
 	if (!r->keep.last || path_cmp(r->keep.last, r->krec.path) < 0) {
-		miwriter_put(&r->keep, &r->krec);
+		if (r->krec_old && r->old && r->have_old) {
+			/* The old record as it was: its line as read. */
+			size_t n;
+			const char *raw = mireader_raw(r->old, &n);
+
+			miwriter_put_raw(&r->keep, r->krec.path, raw, n);
+		} else {
+			miwriter_put(&r->keep, &r->krec);
+		}
 		r->kept_old += r->krec_old;
 	}
 }

@@ -194,6 +194,34 @@ START_TEST(checked_beyond_the_checksum)
 }
 END_TEST
 
+/* A record copied as the line read is the record written. */
+START_TEST(raw_copy)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	struct mireader *r;
+	struct miwriter w;
+	struct mrec rec;
+	char why[256];
+	const char *raw;
+	size_t n;
+
+	sample(&a);
+	ck_assert_int_eq(mireader_mem((const char *)a.data, a.len, &r, why, sizeof(why)), 0);
+	miwriter_mem(&w, &b);
+	while (mireader_next(r, &rec) == 1) {
+		raw = mireader_raw(r, &n);
+		ck_assert_uint_eq(raw[n - 1], '\n');
+		miwriter_put_raw(&w, rec.path, raw, n);
+	}
+	mireader_close(r);
+	ck_assert_int_eq(miwriter_finish(&w, NULL), 0);
+	ck_assert_uint_eq(a.len, b.len);
+	ck_assert(!memcmp(a.data, b.data, a.len));
+	buf_release(&a);
+	buf_release(&b);
+}
+END_TEST
+
 START_TEST(stat_match)
 {
 	struct mrec m;
@@ -225,6 +253,7 @@ int main(void)
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, damage_refused);
 	tcase_add_test(tc, checked_beyond_the_checksum);
+	tcase_add_test(tc, raw_copy);
 	tcase_add_test(tc, stat_match);
 	suite_add_tcase(s, tc);
 	return tap_run(s);
