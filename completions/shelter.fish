@@ -13,6 +13,7 @@ complete -c shelter -n __fish_use_subcommand -a conflicts -d 'List the conflict 
 complete -c shelter -n __fish_use_subcommand -a versions -d 'List the versions DEST keeps of a file or a tree'
 complete -c shelter -n __fish_use_subcommand -a restore -d 'Write a file or a tree as it was at a time into TARGET'
 complete -c shelter -n __fish_use_subcommand -a status -d 'The last run of each pair, from the run log'
+complete -c shelter -n __fish_use_subcommand -a verify -d 'Re-hash DEST against its recorded hashes (damage heals at the next backup)'
 complete -c shelter -n __fish_use_subcommand -s h -l help -d 'Print help and exit'
 complete -c shelter -n __fish_use_subcommand -s V -l version -d 'Print version (and librsync/xxhash versions) and exit'
 complete -c shelter -n __fish_use_subcommand -l server -d 'The other end of a pass (protocol on stdin/stdout)'
@@ -108,3 +109,9 @@ complete -c shelter -n $status_c -l json -d 'One JSON array of the last runs\' l
 complete -c shelter -n $status_c -l run-log -r -F -d 'Read FILE instead of the default run log'
 complete -c shelter -n $status_c -s h -l help -d 'Print help and exit'
 complete -c shelter -n $status_c -a '(__fish_complete_directories (commandline -ct))'
+# shelter verify [-v] [--json] DEST
+set -l verify '__fish_seen_subcommand_from verify'
+complete -c shelter -n $verify -s v -l verbose -d 'List every file checked, not only problems'
+complete -c shelter -n $verify -l json -d 'One JSON object: counts and the damaged, missing and unrecorded paths'
+complete -c shelter -n $verify -s h -l help -d 'Print help and exit'
+complete -c shelter -n $verify -x -a '(__fish_complete_directories (commandline -ct))'

@@ -20,6 +20,7 @@
 #include "remote.h"
 #include "report.h"
 #include "restore.h"
+#include "verify.h"
 #include "rsx.h"
 #include "runlog.h"
 #include "session.h"
@@ -42,6 +43,7 @@ static const char usage_text[] =
 	"       shelter restore [--at=TIME] [--in-place] [-n] [-v] [-e COMMAND]\n"
 	"                       [--remote-cmd=PATH] [--timeout=SECONDS] DEST[/PATH] TARGET\n"
 	"       shelter status [--max-age=AGE] [--json] [--run-log=FILE] [ROOT...]\n"
+	"       shelter verify [-v] [--json] DEST\n"
 	"       shelter --help | --version\n"
 	"\n"
 	"backup makes DEST an exact mirror of the directory SRC; what a pass\n"
@@ -115,6 +117,12 @@ static const char usage_text[] =
 	"      --json               one JSON array of the last runs' lines\n"
 	"      --run-log=FILE       read FILE instead of the default run log\n"
 	"\n"
+	"Verify options (re-hash DEST's mirror and history against their records;\n"
+	"damaged mirror files are sent again by the next backup):\n"
+	"  -v, --verbose            list every file checked, not only problems\n"
+	"      --json               one JSON object: counts and the damaged, missing\n"
+	"                           and unrecorded paths\n"
+	"\n"
 	"Server options (for a command=\"...\" line in authorized_keys; see shelter(1)):\n"
 	"      --server             speak the protocol on stdin/stdout\n"
 	"      --restrict=DIR       take every path the client names inside DIR\n"
@@ -124,7 +132,9 @@ static const char usage_text[] =
 	"7 sync conflicts (both kept), 8 sync locked, 9 bad sync state, 10 connection,\n"
 	"11 destination I/O, 12 protocol data, 20 signal, 23 partial, 24 vanished,\n"
 	"25 --max-delete, 26 files kept changing while read, 30 timeout, 70 internal error.\n"
-	"Monitoring: 17 status check failed, 18 --pre failed. See shelter(1).\n";
+	"Monitoring: 17 status check failed, 18 --pre failed.\n"
+	"verify: 16 files damaged or missing, or the mirror index damaged or missing.\n"
+	"See shelter(1).\n";
 
 static int parse_prefer(const char *arg, int *out)
 {
@@ -260,6 +270,8 @@ int main(int argc, const char **argv)
 		return restore_main(argc - 1, argv + 1, usage_text);
 	if (argc > 1 && !strcmp(argv[1], "status"))
 		return status_main(argc - 1, argv + 1, usage_text);
+	if (argc > 1 && !strcmp(argv[1], "verify"))
+		return verify_main(argc - 1, argv + 1, usage_text);
 	memset(&o, 0, sizeof(o));
 	memset(&so, 0, sizeof(so));
 	o.excludes = exclude_new();
@@ -463,8 +475,8 @@ int main(int argc, const char **argv)
 			rc = client_conflicts(&o, rest[1]);
 	} else {
 		rc = usage_error("unknown command '%s' (this release has: backup, sync, conflicts, "
-				 "versions, restore, status; options of versions and restore go after the "
-				 "command)", rest[0]);
+				 "versions, restore, status, verify; options of versions, restore, "
+				 "status and verify go after the command)", rest[0]);
 	}
 	poptFreeContext(pc);
 	opts_release(&o);

@@ -29,6 +29,7 @@
 #include "hash.h"
 #include "history.h"
 #include "log.h"
+#include "mirrorindex.h"
 #include "opts.h"
 #include "partial.h"
 #include "path.h"
@@ -53,6 +54,7 @@ struct want {
 	int hashed;		/* basis_hash is known */
 	uint64_t sig_size;	/* bytes of the basis the signature covers */
 	int from_partial;	/* the basis is DEST/.shelter/partial's, not DEST's */
+	int damaged;		/* DEST's copy does not match its mirror index record */
 	uint32_t id;
 	unsigned reads;		/* times the sender read it and saw it change */
 };
@@ -86,6 +88,8 @@ struct ready {
 	struct stat basis_st;
 	unsigned char basis_hash[HASH_LEN];
 	int hashed;
+	int damaged;		/* the copy replaced is damaged: no history version */
+	unsigned char hash[HASH_LEN];	/* of the new content (FILE_END) */
 };
 
 #define READY_MAX_FILES 2048
@@ -137,6 +141,22 @@ struct receiver {
 	uint64_t planned;	/* content bytes requested in this pass */
 	size_t plan_at;		/* sync mode: the next item of the plan we asked for */
 	int pdir;		/* DEST/.shelter/partial, or -1 when there is none */
+
+	/* The mirror index (doc/history.md "Mirror index"); backup only. */
+	int shelter_fd;		/* DEST/.shelter, -1: no index this pass */
+	int old_bad;		/* the old index turned out damaged */
+	struct mireader *old;	/* the old index, in step with the listing */
+	struct mrec oldrec;
+	int have_old;
+	struct miwriter keep;	/* records of the files as they are before the pass */
+	int keep_open;
+	struct mrec krec;	/* the one for the file being decided */
+	int have_krec;
+	int krec_old;		/* krec is the old record, unchanged */
+	uint64_t kept_old;	/* records of the keep stream that are old ones, unchanged */
+	uint64_t old_count;	/* records in the old index (once read through) */
+	struct miwriter recv;	/* the files this pass wrote, with their hashes */
+	int recv_open;
 };
 
 static int fatal(struct receiver *r, int code, const char *fmt, ...)
@@ -311,6 +331,142 @@ static int hash_dest(int dirfd, const char *name, unsigned char out[HASH_LEN])
 	return ret;
 }
 
+/* ---- the mirror index: self-heal (doc/history.md "Self-heal") ------------ */
+
+/* The old index's record for PATH, or NULL; the old index moves in listing order. */
+static const struct mrec *old_lookup(struct receiver *r, const char *path)
+{
+	while (r->old) {
+		int c;
+
+		if (!r->have_old) {
+			int got = mireader_next(r->old, &r->oldrec);
+
+			if (got <= 0) {
+				if (got < 0) {
+					warning("DEST/.shelter/%s: %s; the pass rewrites it, hashing "
+						"every file", MI_FILE, mireader_why(r->old));
+					r->old_bad = 1;
+				} else {
+					r->old_count = mireader_count(r->old);
+				}
+				mireader_close(r->old);
+				r->old = NULL;
+				return NULL;
+			}
+			r->have_old = 1;
+		}
+		c = path_cmp(r->oldrec.path, path);
+		if (c > 0)
+			return NULL;
+		if (c == 0)
+			return &r->oldrec;
+		r->have_old = 0;
+	}
+	return NULL;
+}
+
+/* The record of DEST's file PATH (lstat ST) with hash H, for the new index. */
+static void krec_set(struct receiver *r, const char *path, const struct stat *st,
+		     const unsigned char *h, int damaged)
+{
+	memset(&r->krec, 0, sizeof(r->krec));
+	r->krec.path = (char *)path;
+	mrec_stat(&r->krec, st);
+	memcpy(r->krec.hash, h, HASH_LEN);
+	r->krec.damaged = damaged;
+	r->have_krec = 1;
+	r->krec_old = 0;
+}
+
+/*
+ * DEST's regular file S (lstat ST), which the pass leaves alone when SAME
+ * (SRC's size and mtime; with -c, H is its hash, else NULL). Returns 1 when
+ * it must be sent again all the same: verify flagged it, or it was written
+ * in place since (same inode, another ctime) and hashes differently. Sets
+ * r->krec to its record as the file is now, when one is known (doc/history.md
+ * "Writing it", "Self-heal").
+ */
+static int mirror_check(struct receiver *r, const struct entry *s, const struct stat *st,
+			int same, const unsigned char *h)
+{
+	const struct mrec *m = old_lookup(r, s->path);
+	unsigned char got[HASH_LEN];
+	const char *base;
+	int dirfd;
+
+	r->have_krec = 0;
+	if (h) {
+		krec_set(r, s->path, st, h, 0);
+		return 0;
+	}
+	if (!same) {
+		/* Sent again; if that fails, the old record still describes the file. */
+		if (m && mrec_matches(m, st)) {
+			krec_set(r, s->path, st, m->hash, m->damaged);
+			r->krec_old = 1;
+		}
+		return 0;
+	}
+	if (m && m->damaged) {
+		warning("%s in DEST was found damaged by shelter verify; sending it again", s->path);
+		return 1;
+	}
+	if (m && mrec_matches(m, st)) {
+		krec_set(r, s->path, st, m->hash, 0);
+		r->krec_old = 1;
+		return 0;
+	}
+	/* Another inode: replaced by a pass that died (or by hand), not damaged in place. */
+	if (!(m && m->ino == (uint64_t)st->st_ino) && !r->keep_open)
+		return 0;
+	dirfd = parent_fd(r, s->path, &base);
+	if (dirfd < 0 || hash_dest(dirfd, base, got)) {
+		warning("%s: cannot read it in DEST for the mirror index: %s; it has no record",
+			s->path, strerror(errno));
+		return 0;
+	}
+	if (m && m->ino == (uint64_t)st->st_ino && memcmp(got, m->hash, HASH_LEN)) {
+		warning("%s in DEST does not match its mirror index record (damaged, or written "
+			"by a pass that was interrupted); sending it again", s->path);
+		return 1;
+	}
+	krec_set(r, s->path, st, got, 0);
+	return 0;
+}
+
+/* Write r->krec to the keep stream, with the ctime of FILE now when the pass changed it. */
+static void keep_put(struct receiver *r, int restat)
+{
+	struct stat st;
+	const char *base;
+	int dirfd;
+
+	if (!r->have_krec || !r->keep_open)
+		return;
+	r->have_krec = 0;
+	if (restat) {
+		dirfd = parent_fd(r, r->krec.path, &base);
+		if (dirfd < 0 || fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || st.st_ino != (ino_t)r->krec.ino)
+			return;
+		mrec_stat(&r->krec, &st);
+		r->krec_old = 0;
+	}
+	if (!r->keep.last || path_cmp(r->keep.last, r->krec.path) < 0) {
+		if (r->krec_old && r->old && r->have_old) {
+			/* The old record as it was: its line as read. */
+			size_t n;
+			const char *raw = mireader_raw(r->old, &n);
+
+			miwriter_put_raw(&r->keep, r->krec.path, raw, n);
+		} else {
+			miwriter_put(&r->keep, &r->krec);
+		}
+		r->kept_old += r->krec_old;
+	}
+}
+
 /* Keep (or drop) the DEST entry D, which the pass removes from the mirror. */
 static int remove_entry(struct receiver *r, const struct entry *d, const struct stat *st,
 			int whole_dir)
@@ -437,7 +593,7 @@ static void make_link(struct receiver *r, const struct entry *s, const struct st
 }
 
 static void want_file(struct receiver *r, const struct entry *s, int has_basis,
-		      const struct stat *st)
+		      const struct stat *st, int damaged)
 {
 	struct want *w;
 
@@ -452,6 +608,7 @@ static void want_file(struct receiver *r, const struct entry *s, int has_basis,
 	memset(w, 0, sizeof(*w));
 	entry_copy(&w->src, s);
 	w->has_basis = has_basis;
+	w->damaged = damaged;
 	w->basis_fd = -1;
 	if (st)
 		w->basis_st = *st;
@@ -491,7 +648,7 @@ static void src_only(struct receiver *r, const struct entry *s)
 		make_link(r, s, NULL, NULL);
 		break;
 	case 'f':
-		want_file(r, s, 0, NULL);
+		want_file(r, s, 0, NULL, 0);
 		break;
 	}
 }
@@ -532,7 +689,7 @@ static void both(struct receiver *r, const struct entry *s)
 		}
 		break;
 	case 'f': {
-		int same;
+		int same, damaged = 0;
 
 		if (r->a->sync && !(r->flags & OPT_RESTORE)) {
 			/* The plan says whether content moves (doc/sync.md). */
@@ -544,20 +701,28 @@ static void both(struct receiver *r, const struct entry *s)
 
 			same = dirfd >= 0 && hash_dest(dirfd, base, h) == 0 &&
 			       !memcmp(h, s->hash, HASH_LEN);
+			mirror_check(r, s, &r->dst, same, same ? h : NULL);
 		} else {
 			same = s->size == d->size && same_mtime(s, &r->dst);
+			if (mirror_check(r, s, &r->dst, same, NULL)) {
+				same = 0;
+				damaged = 1;
+			}
 		}
 		meta_code(code, 'f', s, &r->dst, r->is_root, !same);
 		if (!same) {
-			if (r->checksum)
+			if (r->checksum || damaged)
 				code[2] = 'c';
 			report_item(code, s->path, 0, NULL);
-			want_file(r, s, 1, &r->dst);
+			want_file(r, s, 1, &r->dst, damaged);
+			keep_put(r, 0);
 		} else if (code_changed(code)) {
 			report_item(code, s->path, 0, NULL);
 			fix_meta(r, s, &r->dst);
+			keep_put(r, 1);
 		} else {
 			verbose("%s is up to date", s->path);
+			keep_put(r, 0);
 		}
 		break;
 	}
@@ -1051,7 +1216,9 @@ static void rename_ready(struct receiver *r, struct ready *rd)
 
 	if (dirfd < 0)
 		return;
-	if (rd->has_basis) {
+	if (rd->has_basis && rd->damaged) {
+		verbose("%s: the damaged copy is replaced, not kept as a version", rd->path);
+	} else if (rd->has_basis) {
 		/* Keep the version being replaced: it must still be the basis we read. */
 		if (fstatat(dirfd, base, &now, AT_SYMLINK_NOFOLLOW) == 0) {
 			if (now.st_ino == rd->basis_st.st_ino && now.st_dev == rd->basis_st.st_dev) {
@@ -1075,6 +1242,14 @@ static void rename_ready(struct receiver *r, struct ready *rd)
 	}
 	r->st.transferred++;
 	r->st.xfer_size += rd->size;
+	if (r->recv_open && (!r->recv.last || path_cmp(r->recv.last, rd->path) < 0) &&
+	    fstatat(dirfd, base, &now, AT_SYMLINK_NOFOLLOW) == 0) {
+		struct mrec m = { .path = rd->path };
+
+		mrec_stat(&m, &now);
+		memcpy(m.hash, rd->hash, HASH_LEN);
+		miwriter_put(&r->recv, &m);
+	}
 }
 
 /*
@@ -1111,7 +1286,7 @@ static void flush_ready(struct receiver *r)
 }
 
 /* Give the finished temporary file its metadata and queue it for renaming. */
-static void install(struct receiver *r)
+static void install(struct receiver *r, const unsigned char hash[HASH_LEN])
 {
 	struct incoming *in = &r->in;
 	struct want *w = in->w;
@@ -1139,6 +1314,8 @@ static void install(struct receiver *r)
 	rd->basis_st = w->basis_st;
 	memcpy(rd->basis_hash, w->basis_hash, HASH_LEN);
 	rd->hashed = w->hashed;
+	rd->damaged = w->damaged;
+	memcpy(rd->hash, hash, HASH_LEN);
 	*r->ready_tail = rd;
 	r->ready_tail = &rd->next;
 	r->nready++;
@@ -1196,10 +1373,275 @@ static int on_file_end(struct receiver *r, const unsigned char *p, size_t n)
 		      "version stays", in->w->src.path);
 		partial(r);
 	} else if (!in->failed) {
-		install(r);
+		install(r, fe.hash);
 	}
 	incoming_end(r, 0);
 	return 0;
+}
+
+/* ---- the mirror index: writing it (doc/history.md "Writing it") ------------- */
+
+/* Backup with a DEST: open the old index and the two streams the new one is made of. */
+static void index_begin(struct receiver *r)
+{
+	char why[600];
+
+	r->shelter_fd = -1;
+	if (r->a->root_fd < 0 || r->a->sync)
+		return;
+	if (r->dry)
+		r->shelter_fd = openat(r->a->root_fd, ".shelter",
+				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	else
+		r->shelter_fd = mkdir_beneath(r->a->root_fd, ".shelter", 0700);
+	if (r->shelter_fd < 0) {
+		if (!r->dry)
+			warning("cannot open DEST/.shelter: %s; no mirror index is written",
+				strerror(errno));
+		return;
+	}
+	if (!r->dry) {
+		/* Leftovers of a pass that died. */
+		unlinkat(r->shelter_fd, MI_TMP, 0);
+		unlinkat(r->shelter_fd, MI_RECV, 0);
+		unlinkat(r->shelter_fd, MI_KEEP, 0);
+	}
+	if (mireader_open(r->shelter_fd, MI_FILE, MI_FILE, &r->old, why, sizeof(why)) < 0) {
+		warning("DEST/.shelter/%s: %s; the pass rewrites it, hashing every file once",
+			MI_FILE, why);
+		r->old_bad = 1;
+	}
+	if (r->dry)
+		return;
+	/* Created only when they grow (8 MiB) or are used: a pass that changes
+	 * nothing writes nothing (doc/history.md "Writing it"). */
+	miwriter_open_lazy(&r->keep, r->shelter_fd, MI_KEEP, 8u << 20);
+	r->keep.k.nosync = 1;
+	r->keep_open = 1;
+	miwriter_open_lazy(&r->recv, r->shelter_fd, MI_RECV, 8u << 20);
+	r->recv.k.nosync = 1;
+	r->recv_open = 1;
+}
+
+/* A reader for NAME, NULL when missing or damaged (said once). */
+static struct mireader *index_reopen(struct receiver *r, const char *name)
+{
+	struct mireader *m = NULL;
+	char why[600];
+
+	if (mireader_open(r->shelter_fd, name, name, &m, why, sizeof(why)) < 0)
+		warning("DEST/.shelter/%s: %s", name, why);
+	return m;
+}
+
+/* The next record of *M into REC: 1, or 0 at its end; a damaged stream sets *BAD. */
+static int index_next(struct mireader **m, struct mrec *rec, const char *name, int *bad)
+{
+	int got;
+
+	if (!*m)
+		return 0;
+	got = mireader_next(*m, rec);
+	if (got < 0) {
+		warning("DEST/.shelter/%s: %s", name, mireader_why(*m));
+		*bad = 1;
+	}
+	if (got <= 0) {
+		mireader_close(*m);
+		*m = NULL;
+	}
+	return got == 1;
+}
+
+/* Move reader *M to PATH; its record for PATH or NULL. A damaged stream is dropped. */
+static const struct mrec *index_seek(struct mireader **m, struct mrec *rec, int *have,
+				     const char *path, const char *name)
+{
+	int bad = 0;
+
+	while (*m || *have) {
+		int c;
+
+		if (!*have && !(*have = index_next(m, rec, name, &bad)))
+			return NULL;
+		c = path_cmp(rec->path, path);
+		if (c > 0)
+			return NULL;
+		*have = 0;
+		if (c == 0)
+			return rec;
+	}
+	return NULL;
+}
+
+/*
+ * The fallback when the old index turned out damaged (its records may
+ * have been used before its checksum said so): walk DEST and write the
+ * index from the files written (RECV) and, for the rest, the content
+ * hashed now. Returns 0, or -1 with an error printed.
+ */
+static int index_rescan(struct receiver *r, struct mireader *recv, struct miwriter *w)
+{
+	struct mrec rrec;
+	int have_r = 0;
+	struct scan *sc = scan_open(r->a->root_fd, NULL, SCAN_QUIET);
+	struct entry e;
+	struct stat st;
+
+	while (scan_next(sc, &e, &st)) {
+		const struct mrec *m;
+		struct mrec rec = { .path = e.path };
+		uint64_t size;
+		int fd;
+
+		if (e.type != 'f' || is_tmp_name(path_base(e.path)))
+			continue;
+		m = index_seek(&recv, &rrec, &have_r, e.path, MI_RECV);
+		if (m && mrec_matches(m, &st)) {
+			rec = *m;
+			rec.path = e.path;
+		} else {
+			fd = openat(scan_dirfd(sc), path_base(e.path),
+				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+			if (fd < 0 || hash_fd(fd, rec.hash, &size) < 0) {
+				warning("%s: cannot read it for the mirror index: %s; it has no record",
+					e.path, strerror(errno));
+				if (fd >= 0)
+					close(fd);
+				continue;
+			}
+			/* The stat after the read: a file written meanwhile fails the next match. */
+			if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != size) {
+				close(fd);
+				continue;
+			}
+			close(fd);
+			mrec_stat(&rec, &st);
+		}
+		miwriter_put(w, &rec);
+	}
+	scan_close(sc);
+	mireader_close(recv);
+	return miwriter_finish(w, MI_FILE);
+}
+
+/*
+ * The end of a sound pass: the new index is the merge, in listing order,
+ * of the records of the files as the pass found them (keep) and of the
+ * files it wrote (recv), which win.
+ */
+static void index_end(struct receiver *r)
+{
+	struct mireader *keep = NULL, *recv = NULL;
+	struct mrec krec, rrec;
+	int have_k = 0, have_r = 0, bad = 0, ok = 0;
+	struct miwriter w;
+
+	/* The old index's checksum vouches for the records the pass took from it. */
+	while (r->old) {
+		int got = mireader_next(r->old, &r->oldrec);
+
+		if (got < 0) {
+			warning("DEST/.shelter/%s: %s; the pass rewrites it, hashing every file",
+				MI_FILE, mireader_why(r->old));
+			r->old_bad = 1;
+		}
+		if (got <= 0)
+			break;
+	}
+	if (r->old)
+		r->old_count = mireader_count(r->old);
+	mireader_close(r->old);
+	r->old = NULL;
+	if (r->shelter_fd < 0 || r->dry)
+		return;
+	if (!r->old_bad && r->old_count && r->keep_open && r->recv_open && r->recv.count == 0 &&
+	    r->keep.count == r->old_count && r->kept_old == r->old_count) {
+		/* Every record is the old one: the index stands as it is. */
+		miwriter_abort(&r->recv);
+		miwriter_abort(&r->keep);
+		r->recv_open = r->keep_open = 0;
+		ok = 1;
+		goto out;
+	}
+	if (!r->old_bad && r->keep_open && r->recv_open && r->recv.count == 0) {
+		/* The pass wrote nothing: the keep stream is the new index. */
+		miwriter_abort(&r->recv);
+		r->recv_open = r->keep_open = 0;
+		r->keep.k.nosync = 0;
+		ok = miwriter_finish(&r->keep, MI_FILE) == 0;
+		goto out;
+	}
+	if (r->recv_open) {
+		r->recv_open = 0;
+		if (miwriter_finish(&r->recv, NULL) == 0)
+			recv = index_reopen(r, MI_RECV);
+	}
+	if (r->keep_open) {
+		r->keep_open = 0;
+		if (miwriter_finish(&r->keep, NULL) == 0)
+			keep = index_reopen(r, MI_KEEP);
+	}
+	if (miwriter_open(&w, r->shelter_fd, MI_TMP))
+		goto out;
+	if (r->old_bad || !keep || !recv) {
+		mireader_close(keep);
+		keep = NULL;
+		ok = index_rescan(r, recv, &w) == 0;
+		recv = NULL;
+		goto out;
+	}
+	for (;;) {
+		int c;
+
+		if (!have_k)
+			have_k = index_next(&keep, &krec, MI_KEEP, &bad);
+		if (!have_r)
+			have_r = index_next(&recv, &rrec, MI_RECV, &bad);
+		if (bad || (!have_k && !have_r))
+			break;
+		c = !have_k ? 1 : !have_r ? -1 : path_cmp(krec.path, rrec.path);
+		if (c < 0) {
+			miwriter_put(&w, &krec);
+			have_k = 0;
+		} else {
+			miwriter_put(&w, &rrec);
+			have_r = 0;
+			have_k = have_k && c != 0;
+		}
+	}
+	if (bad) {
+		/* Our own scratch files: cannot happen but by a disk error. */
+		miwriter_abort(&w);
+		goto out;
+	}
+	ok = miwriter_finish(&w, MI_FILE) == 0;
+out:
+	mireader_close(recv);
+	mireader_close(keep);
+	unlinkat(r->shelter_fd, MI_RECV, 0);
+	unlinkat(r->shelter_fd, MI_KEEP, 0);
+	if (!ok) {
+		error("the mirror index DEST/.shelter/%s was not updated (make DEST/.shelter "
+		      "writable); the next pass hashes what it cannot vouch for", MI_FILE);
+		partial(r);
+	}
+}
+
+/* A pass that failed: the old index stays as it is. */
+static void index_drop(struct receiver *r)
+{
+	mireader_close(r->old);
+	r->old = NULL;
+	if (r->recv_open)
+		miwriter_abort(&r->recv);
+	r->recv_open = 0;
+	if (r->keep_open)
+		miwriter_abort(&r->keep);
+	r->keep_open = 0;
+	if (r->shelter_fd >= 0)
+		close(r->shelter_fd);
+	r->shelter_fd = -1;
 }
 
 /* ---- the end of the pass ----------------------------------------------------- */
@@ -1365,6 +1807,7 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 	clock_gettime(CLOCK_REALTIME, &start);
 	beneath_init(&r.bn, a->root_fd);
 	history_init(&r.hist, a->root_fd, !(a->flags & OPT_NO_HISTORY), &start);
+	index_begin(&r);
 	if (a->root_fd >= 0 && a->sync) {
 		dirty(&r, a->root_fd);
 	} else if (a->root_fd >= 0) {
@@ -1425,6 +1868,7 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 		/* The renames, deletions and history moves of the pass. */
 		if (!r.dry && durable_sync(&r.dur))
 			partial(&r);
+		index_end(&r);
 		done_encode(&b, (uint8_t)r.code, &r.st);
 		chan_send(r.c, F_DONE, b.data, b.len);
 		if (chan_flush(r.c, 1) == 0)
@@ -1441,6 +1885,7 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 		history_close(&r.hist);
 	}
 	/* Cleanup. */
+	index_drop(&r);
 	while (r.todo.head)
 		want_free(q_pop(&r.todo));
 	while (r.inflight.head)

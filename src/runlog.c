@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "ckfile.h"
 #include "exitcode.h"
 #include "histindex.h"
 #include "log.h"
@@ -308,7 +309,7 @@ int runlog_write(struct runlog *rl)
 	if (!rl->ended)
 		runlog_end(rl, rl->code);
 	format_line(rl, &b);
-	if (state_make_parents(rl->file) < 0) {
+	if (ckw_make_parents(AT_FDCWD, rl->file) < 0) {
 		warning("run log %s: cannot create its directory: %s; this run is not logged (give "
 			"another file with --run-log)", rl->file, strerror(errno));
 		ret = -1;

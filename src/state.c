@@ -19,6 +19,7 @@
 
 #include "bounds.h"
 #include "buf.h"
+#include "ckfile.h"
 #include "log.h"
 #include "path.h"
 #include "state.h"
@@ -316,113 +317,51 @@ void sreader_close(struct sreader *r)
 	free(r);
 }
 
-/* ---- writing, as a stream ------------------------------------------------ */
+/* ---- writing, as a stream (ckfile.c) ----------------------------------- */
 
 struct swriter {
-	int fd;			/* -1: into mem */
-	char *tmp;
-	struct buf out, *mem;
-	struct hasher *h;
+	struct ckw k;
 	uint64_t count;
-	int failed;
 };
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* mkdir -p for the state directory (0700: it tells what a user syncs). */
-int state_make_parents(const char *file)
-{
-	char *d = xstrdup(file), *p;
-	int ret = 0;
-
-	for (p = d + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdir(d, 0700) < 0 && errno != EEXIST) {
-			ret = -1;
-			break;
-		}
-		*p = '/';
-	}
-	free(d);
-	return ret;
-}
-
-/* Hash and write what is buffered (all of it at the end, else in big pieces). */
-static void flush_out(struct swriter *w, int all)
-{
-	if (!all && w->out.len < RBUF)
-		return;
-	hasher_update(w->h, w->out.data, w->out.len);
-	if (w->mem)
-		buf_put(w->mem, w->out.data, w->out.len);
-	else if (!w->failed && write_all(w->fd, w->out.data, w->out.len)) {
-		error("cannot write the state file %s: %s", w->tmp, strerror(errno));
-		w->failed = 1;
-	}
-	buf_reset(&w->out);
-}
-
-static struct swriter *writer_new(const char *root1, const char *root2, int64_t scan_start)
+static struct swriter *writer_new(const struct ckw *k, const char *root1, const char *root2,
+				  int64_t scan_start)
 {
 	struct swriter *w = xmalloc(sizeof(*w));
+	struct buf *b = &w->k.out;
 
-	memset(w, 0, sizeof(*w));
-	w->fd = -1;
-	w->h = hasher_new();
-	buf_put(&w->out, STATE_MAGIC, 8);
-	buf_put_u32(&w->out, STATE_VERSION);
-	buf_put_str(&w->out, root1, strlen(root1));
-	buf_put_str(&w->out, root2, strlen(root2));
-	buf_put_i64(&w->out, scan_start);
+	w->k = *k;
+	w->count = 0;
+	buf_put(b, STATE_MAGIC, 8);
+	buf_put_u32(b, STATE_VERSION);
+	buf_put_str(b, root1, strlen(root1));
+	buf_put_str(b, root2, strlen(root2));
+	buf_put_i64(b, scan_start);
 	return w;
 }
 
 struct swriter *swriter_open(const char *tmp, const char *root1, const char *root2,
 			     int64_t scan_start)
 {
-	struct swriter *w;
-	int fd;
+	struct ckw k;
 
-	if (state_make_parents(tmp) < 0) {
-		error("cannot create the directory of %s: %s", tmp, strerror(errno));
+	if (ckw_open(&k, AT_FDCWD, tmp, "state file", ""))
 		return NULL;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		error("cannot write the state file %s: %s", tmp, strerror(errno));
-		return NULL;
-	}
-	w = writer_new(root1, root2, scan_start);
-	w->fd = fd;
-	w->tmp = xstrdup(tmp);
-	return w;
+	return writer_new(&k, root1, root2, scan_start);
 }
 
 struct swriter *swriter_mem(struct buf *b, const char *root1, const char *root2,
 			    int64_t scan_start)
 {
-	struct swriter *w = writer_new(root1, root2, scan_start);
+	struct ckw k;
 
-	w->mem = b;
-	return w;
+	ckw_mem(&k, b, "state file");
+	return writer_new(&k, root1, root2, scan_start);
 }
 
 void swriter_put(struct swriter *w, const struct srec *s)
 {
-	struct buf *b = &w->out;
+	struct buf *b = &w->k.out;
 
 	buf_put_u8(b, 'R');
 	buf_put_str(b, s->path, strlen(s->path));
@@ -437,71 +376,27 @@ void swriter_put(struct swriter *w, const struct srec *s)
 	put_key(b, &s->side[0]);
 	put_key(b, &s->side[1]);
 	w->count++;
-	flush_out(w, 0);
-}
-
-static void writer_free(struct swriter *w)
-{
-	if (w->fd >= 0)
-		close(w->fd);
-	hasher_free(w->h);
-	buf_release(&w->out);
-	free(w->tmp);
-	free(w);
+	ckw_flush(&w->k, 0);
 }
 
 void swriter_abort(struct swriter *w)
 {
 	if (!w)
 		return;
-	if (w->tmp)
-		unlink(w->tmp);
-	writer_free(w);
+	ckw_abort(&w->k);
+	free(w);
 }
 
 int swriter_finish(struct swriter *w, const char *final)
 {
 	unsigned char sum[HASH_LEN];
-	char *dir, *slash;
-	int dfd, ret = -1;
+	int ret;
 
-	buf_put_u8(&w->out, 'E');
-	buf_put_u64(&w->out, w->count);
-	flush_out(w, 1);
-	hasher_final(w->h, sum);
-	if (w->mem) {
-		buf_put(w->mem, sum, HASH_LEN);
-		writer_free(w);
-		return 0;
-	}
-	if (w->failed || write_all(w->fd, sum, HASH_LEN) || fsync(w->fd) < 0) {
-		if (!w->failed)
-			error("cannot write the state file %s: %s", w->tmp, strerror(errno));
-		swriter_abort(w);
-		return -1;
-	}
-	if (!final) {
-		writer_free(w);
-		return 0;
-	}
-	if (rename(w->tmp, final) < 0) {
-		error("cannot rename %s to %s: %s", w->tmp, final, strerror(errno));
-		swriter_abort(w);
-		return -1;
-	}
-	dir = xstrdup(final);
-	slash = strrchr(dir, '/');
-	if (slash)
-		slash[slash == dir ? 1 : 0] = '\0';
-	dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0)
-		error("fsync of the state directory %s: %s", slash ? dir : ".", strerror(errno));
-	else
-		ret = 0;
-	if (dfd >= 0)
-		close(dfd);
-	free(dir);
-	writer_free(w);
+	buf_put_u8(&w->k.out, 'E');
+	buf_put_u64(&w->k.out, w->count);
+	ckw_sum(&w->k, sum);
+	ret = ckw_close(&w->k, sum, HASH_LEN, final);
+	free(w);
 	return ret;
 }
 
@@ -547,7 +442,7 @@ int state_lock(const char *file, unsigned wait, int *busy)
 
 	*busy = 0;
 	snprintf(lock, n, "%s.lock", file);
-	if (state_make_parents(lock) < 0) {
+	if (ckw_make_parents(AT_FDCWD, lock) < 0) {
 		error("cannot create the directory of %s: %s", lock, strerror(errno));
 		free(lock);
 		return -1;

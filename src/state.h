@@ -82,8 +82,6 @@ char *state_default_path(const char *root1, const char *root2);
 
 /* $XDG_STATE_HOME/shelter/NAME, else ~/.local/state/shelter/NAME (malloc'd). */
 char *state_dir_file(const char *name);
-/* mkdir -p FILE's directories, 0700; 0 or -1 with errno set. */
-int state_make_parents(const char *file);
 
 /*
  * Lock the pair: flock on FILE.lock, waiting up to WAIT seconds. Returns

@@ -159,7 +159,7 @@ t 'run log: sync and restore write their lines too' '
 	expect_eq "sync ok 3" "$(field $L "r[\"command\"], r[\"result\"], r[\"counts\"][\"transferred\"]")" &&
 	sh_run 0 backup src dst && sh_run 0 restore dst/d rt &&
 	expect_eq "restore dst/d rt ok" "$(field $L "r[\"command\"], *r[\"roots\"], r[\"result\"]")" &&
-	cmp rt/b src/d/b
+	cmp rt/d/b src/d/b
 '
 
 t 'run log: a pass ended by SIGTERM (here during a slow --pre) still leaves its line, exit 20' '
