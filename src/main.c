@@ -16,9 +16,11 @@
 #include "hash.h"
 #include "log.h"
 #include "opts.h"
+#include "prune.h"
 #include "remote.h"
 #include "report.h"
 #include "restore.h"
+#include "retention.h"
 #include "rsx.h"
 #include "session.h"
 #include "sync.h"
@@ -27,6 +29,7 @@ enum {
 	O_EXCLUDE = 1, O_EXCLUDE_FROM, O_NO_HISTORY, O_STATS, O_PROGRESS, O_HELP, O_VERSION,
 	O_SERVER, O_VERBOSE, O_QUIET, O_DRY, O_CHECKSUM, O_ITEMIZE, O_RSH, O_REMOTE_CMD,
 	O_TIMEOUT, O_RESTRICT, O_READ_ONLY, O_STATE, O_RESYNC, O_PREFER, O_MAX_DELETE, O_LOCK_WAIT,
+	O_KEEP_LAST, O_KEEP_WITHIN, O_KEEP_DAILY, O_KEEP_WEEKLY, O_KEEP_MONTHLY,
 };
 
 static const char usage_text[] =
@@ -35,6 +38,7 @@ static const char usage_text[] =
 	"       shelter conflicts [OPTIONS] ROOT\n"
 	"       shelter versions [--json] DEST[/PATH]\n"
 	"       shelter restore [--at=TIME] [--in-place] [-n] [-v] DEST[/PATH] TARGET\n"
+"       shelter prune --keep-...=N [-n] [-v] DEST\n"
 	"       shelter --help | --version\n"
 	"\n"
 	"backup makes DEST an exact mirror of the directory SRC; what a pass\n"
@@ -84,6 +88,17 @@ static const char usage_text[] =
 	"                           SRC); what it replaces is kept in TARGET/.shelter/\n"
 	"  -n, --dry-run            list what would be restored, change nothing\n"
 	"  -v, --verbose            list each path restored\n"
+	"\n"
+	"Retention (prune, and backup to a local DEST: prune after the pass):\n"
+	"      --keep-last=N        keep the N newest snapshots (completed passes)\n"
+	"      --keep-within=AGE    keep the snapshots within AGE of the newest: 30m, 12h,\n"
+	"                           3d, 2w\n"
+	"      --keep-daily=N       keep the newest snapshot of each of the last N days\n"
+	"      --keep-weekly=N      ... of each of the last N ISO weeks\n"
+	"      --keep-monthly=N     ... of each of the last N months (rules are ORed;\n"
+	"                           the newest snapshot is always kept)\n"
+	"  -n, --dry-run            (prune) list what would go, change nothing\n"
+	"  -v, --verbose            (prune) list kept snapshots and removed versions\n"
 	"\n"
 	"Server options (for a command=\"...\" line in authorized_keys; see shelter(1)):\n"
 	"      --server             speak the protocol on stdin/stdout\n"
@@ -187,18 +202,30 @@ int main(int argc, const char **argv)
 		{ "prefer", 0, POPT_ARG_STRING, &arg, O_PREFER, NULL, NULL },
 		{ "max-delete", 0, POPT_ARG_STRING, &arg, O_MAX_DELETE, NULL, NULL },
 		{ "lock-wait", 0, POPT_ARG_STRING, &arg, O_LOCK_WAIT, NULL, NULL },
+		{ "keep-last", 0, POPT_ARG_STRING, &arg, O_KEEP_LAST, NULL, NULL },
+		{ "keep-within", 0, POPT_ARG_STRING, &arg, O_KEEP_WITHIN, NULL, NULL },
+		{ "keep-daily", 0, POPT_ARG_STRING, &arg, O_KEEP_DAILY, NULL, NULL },
+		{ "keep-weekly", 0, POPT_ARG_STRING, &arg, O_KEEP_WEEKLY, NULL, NULL },
+		{ "keep-monthly", 0, POPT_ARG_STRING, &arg, O_KEEP_MONTHLY, NULL, NULL },
 		{ "help", 'h', POPT_ARG_NONE, NULL, O_HELP, NULL, NULL },
 		{ "version", 'V', POPT_ARG_NONE, NULL, O_VERSION, NULL, NULL },
 		{ "server", 0, POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN, NULL, O_SERVER, NULL, NULL },
 		POPT_TABLEEND
 	};
 	poptContext pc;
+	struct keep_rules keep;
+	static const char *const keep_names[] = {
+		"--keep-last", "--keep-within", "--keep-daily", "--keep-weekly", "--keep-monthly"
+	};
 
 	/* The commands that read a DEST back have options of their own. */
 	if (argc > 1 && !strcmp(argv[1], "versions"))
 		return versions_main(argc - 1, argv + 1, usage_text);
 	if (argc > 1 && !strcmp(argv[1], "restore"))
 		return restore_main(argc - 1, argv + 1, usage_text);
+	if (argc > 1 && !strcmp(argv[1], "prune"))
+		return prune_main(argc - 1, argv + 1, usage_text);
+	memset(&keep, 0, sizeof(keep));
 	memset(&o, 0, sizeof(o));
 	memset(&so, 0, sizeof(so));
 	o.excludes = exclude_new();
@@ -265,6 +292,13 @@ int main(int argc, const char **argv)
 			sync_only = "--lock-wait";
 			break;
 		case O_READ_ONLY: so.read_only = 1; break;
+		case O_KEEP_LAST: case O_KEEP_WITHIN: case O_KEEP_DAILY: case O_KEEP_WEEKLY:
+		case O_KEEP_MONTHLY:
+			if (keep_option(&keep, keep_names[rc - O_KEEP_LAST], arg))
+				bad = 1;
+			free((void *)arg);
+			arg = NULL;
+			break;
 		case O_EXCLUDE:
 		case O_EXCLUDE_FROM:
 			if (rc == O_EXCLUDE ? exclude_add(o.excludes, arg)
@@ -342,6 +376,13 @@ int main(int argc, const char **argv)
 	}
 	if (!strcmp(rest[0], "backup") && sync_only) {
 		rc = usage_error("%s is an option of shelter sync, not of backup", sync_only);
+	} else if (retention_any(&keep) && strcmp(rest[0], "backup")) {
+		rc = usage_error("--keep-... are options of shelter backup and shelter prune, not "
+				 "of %s", rest[0]);
+	} else if (retention_any(&keep) && nrest == 3 && is_remote_arg(rest[2])) {
+		rc = usage_error("backup --keep-... with a remote DEST (%s) is not supported yet: "
+				 "back up without them and run shelter prune on the machine that "
+				 "holds DEST", rest[2]);
 	} else if (!strcmp(rest[0], "backup")) {
 		if (nrest != 3)
 			rc = usage_error("%s", "backup needs exactly two paths: SRC DEST");
@@ -350,6 +391,12 @@ int main(int argc, const char **argv)
 					 rest[1]);
 		else
 			rc = client_backup(&o, rest[1], rest[2]);
+		/* Retention after a pass that completed (some files may have failed). */
+		if (nrest == 3 && retention_any(&keep) && (rc == EXIT_OK || rc == EXIT_PARTIAL ||
+		    rc == EXIT_VANISHED || rc == EXIT_CHANGING)) {
+			rc = exit_worse(rc, prune_dest(rest[2], &keep, !!(o.flags & OPT_DRY_RUN),
+							 o.verbosity >= 2, !!(o.flags & OPT_DRY_RUN)));
+		}
 	} else if (!strcmp(rest[0], "sync")) {
 		if (nrest != 3)
 			rc = usage_error("%s", "sync needs exactly two paths: ROOT1 ROOT2");
@@ -367,7 +414,7 @@ int main(int argc, const char **argv)
 			rc = client_conflicts(&o, rest[1]);
 	} else {
 		rc = usage_error("unknown command '%s' (this release has: backup, sync, conflicts, "
-				 "versions, restore; options of versions and restore go after the "
+				 "versions, restore, prune; options of versions and restore go after the "
 				 "command)", rest[0]);
 	}
 	poptFreeContext(pc);

@@ -28,6 +28,7 @@
 #include "exitcode.h"
 #include "hash.h"
 #include "history.h"
+#include "prune.h"
 #include "log.h"
 #include "opts.h"
 #include "path.h"
@@ -1324,6 +1325,10 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 			partial(&r);
 		/* The renames, deletions and history moves of the pass. */
 		if (!r.dry && durable_sync(&r.dur))
+			partial(&r);
+		/* A completed backup pass is a snapshot for retention (doc/history.md). */
+		if (!r.dry && !a->sync && a->root_fd >= 0 &&
+		    passes_append(a->root_fd, r.hist.pass, r.code))
 			partial(&r);
 		done_encode(&b, (uint8_t)r.code, &r.st);
 		chan_send(r.c, F_DONE, b.data, b.len);
