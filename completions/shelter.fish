@@ -12,6 +12,7 @@ complete -c shelter -n __fish_use_subcommand -a sync -d 'Two-way pass: changes o
 complete -c shelter -n __fish_use_subcommand -a conflicts -d 'List the conflict copies under a local ROOT'
 complete -c shelter -n __fish_use_subcommand -a versions -d 'List the versions DEST keeps of a file or a tree'
 complete -c shelter -n __fish_use_subcommand -a restore -d 'Write a file or a tree as it was at a time into TARGET'
+complete -c shelter -n __fish_use_subcommand -a prune -d 'Forget old snapshots by --keep-... rules; remove the versions no kept one needs'
 complete -c shelter -n __fish_use_subcommand -s h -l help -d 'Print help and exit'
 complete -c shelter -n __fish_use_subcommand -s V -l version -d 'Print version (and librsync/xxhash versions) and exit'
 complete -c shelter -n __fish_use_subcommand -l server -d 'The other end of a pass (protocol on stdin/stdout)'
@@ -61,7 +62,7 @@ function __shelter_backup_wants_dir
         else if test "$tok" = --
             set dashdash 1
         else if not string match -q -- '-*' $tok
-            and not contains -- $prev --exclude --exclude-from -e --rsh --remote-cmd --timeout --state --prefer --max-delete --lock-wait
+            and not contains -- $prev --exclude --exclude-from -e --rsh --remote-cmd --timeout --state --prefer --max-delete --lock-wait --keep-last --keep-within --keep-daily --keep-weekly --keep-monthly
             set n (math $n + 1)
         end
         set prev $tok
@@ -84,3 +85,16 @@ complete -c shelter -n $restore -s n -l dry-run -d 'List what would be restored,
 complete -c shelter -n $restore -s v -l verbose -d 'List each path restored'
 complete -c shelter -n $restore -s h -l help -d 'Print help and exit'
 complete -c shelter -n $restore -F
+
+# Retention: shelter backup --keep-... and shelter prune --keep-...=N [-n] [-v] DEST
+set -l keep '__fish_seen_subcommand_from backup prune'
+set -l prune '__fish_seen_subcommand_from prune'
+complete -c shelter -n $keep -l keep-last -x -a '7 14 30' -d 'Keep the N newest snapshots'
+complete -c shelter -n $keep -l keep-within -x -a '1d 7d 2w 30d' -d 'Keep the snapshots within AGE of the newest'
+complete -c shelter -n $keep -l keep-daily -x -a '7 14 30' -d 'Keep the newest snapshot of each of the last N days'
+complete -c shelter -n $keep -l keep-weekly -x -a '4 12 24' -d 'Keep the newest snapshot of each of the last N ISO weeks'
+complete -c shelter -n $keep -l keep-monthly -x -a '4 12 24' -d 'Keep the newest snapshot of each of the last N months'
+complete -c shelter -n $prune -s n -l dry-run -d 'List what would go, change nothing'
+complete -c shelter -n $prune -s v -l verbose -d 'List kept snapshots and removed versions'
+complete -c shelter -n $prune -s h -l help -d 'Print help and exit'
+complete -c shelter -n $prune -a '(__fish_complete_directories (commandline -ct))'

@@ -166,7 +166,7 @@ t 'restore in place: refused without --in-place, then what it replaces is kept' 
 	awk -F"\\t" "NR == 2 { print \$1, \$2, \$8 }" "$idx" | grep -qx "changed f a" &&
 	sh_run 0 restore --at "$T1" --in-place "$D/a" src &&
 	expect_eq 1 "$(find src/.shelter/history -path "*/tree/a" | wc -l)" "an unchanged file is left alone" &&
-	sh_run 0 backup src dst2 && [ ! -e dst2/.shelter ]
+	sh_run 0 backup src dst2 && [ ! -e dst2/.shelter/history ] && [ ! -e dst2/.shelter/index ]
 '
 
 t 'restore in place of a whole tree: everything replaced is kept, nothing deleted' '
@@ -249,7 +249,7 @@ t 'missing DEST, DEST without history, TARGET inside DEST' '
 	sh_run 0 backup src dst &&
 	sh_run 0 versions dst && expect_eq 1 "$(wc -l <out)" && grep -q " current f .* one\$" out &&
 	sh_run 0 versions dst/one && grep -q " current f .* one\$" out &&
-	sh_run 3 versions dst/none && grep -q "DEST dst/none: No such file or directory" err &&
+	sh_run 3 versions dst/none && grep -q "none is neither in DEST.s mirror nor in its history" err &&
 	sh_run 3 restore dst dst/inside && grep -q "one is inside the other" err && [ ! -e dst/inside ] &&
 	sh_run 0 restore dst r && same_tree src r
 '
