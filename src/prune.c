@@ -313,6 +313,7 @@ static void read_folders(struct prune *p)
 			close(fd);
 		return;
 	}
+	rewinddir(d);	/* a dup shares the offset of the last reading */
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -673,6 +674,7 @@ static void sweep(struct prune *p)
 			close(fd);
 		return;
 	}
+	rewinddir(d);
 	while ((de = readdir(d)))
 		if (!strncmp(de->d_name, ".prune-", 7) && rm_rf(p->hist_fd, de->d_name))
 			warning("cannot remove %s/.shelter/history/%s: %s", p->dest, de->d_name,
