@@ -192,6 +192,17 @@ t 'a prune interrupted after renaming a folder away is finished by the next' '
 	[ ! -e "dst/.shelter/history/.prune-$f" ] && check_days dst 360 364
 '
 
+t 'a malformed line in passes is warned about, kept, and not a snapshot' '
+	fake_year dst &&
+	sed -i "3s/.*/garbage line/" dst/.shelter/passes &&
+	sh_run 0 prune --keep-last 2 dst &&
+	grep -q "passes, line 3: malformed (kept, not a snapshot)" err &&
+	grep -q "2 of 364 snapshots kept, 362 forgotten" out &&
+	expect_eq "garbage line" "$(sed -n 2p dst/.shelter/passes)" &&
+	expect_eq 4 "$(wc -l <dst/.shelter/passes)" "header, the kept garbage, two passes" &&
+	check_days dst 363 364
+'
+
 # Real passes: SRC as each saw it is copied to snap.N; the snapshot's time
 # is its passes line's end.
 t 'backup --keep-last applies retention after each real pass; kept states restore exactly' '
