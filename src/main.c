@@ -90,7 +90,7 @@ static const char usage_text[] =
 	"  -n, --dry-run            list what would be restored, change nothing\n"
 	"  -v, --verbose            list each path restored\n"
 	"\n"
-	"Retention (prune, and backup to a local DEST: prune after the pass):\n"
+	"Retention (prune, and backup: prune DEST after the pass):\n"
 	"      --keep-last=N        keep the N newest snapshots (completed passes)\n"
 	"      --keep-within=AGE    keep the snapshots within AGE of the newest: 30m, 12h,\n"
 	"                           3d, 2w\n"
@@ -214,7 +214,6 @@ int main(int argc, const char **argv)
 		POPT_TABLEEND
 	};
 	poptContext pc;
-	struct keep_rules keep;
 	static const char *const keep_names[] = {
 		"--keep-last", "--keep-within", "--keep-daily", "--keep-weekly", "--keep-monthly"
 	};
@@ -226,7 +225,6 @@ int main(int argc, const char **argv)
 		return restore_main(argc - 1, argv + 1, usage_text);
 	if (argc > 1 && !strcmp(argv[1], "prune"))
 		return prune_main(argc - 1, argv + 1, usage_text);
-	memset(&keep, 0, sizeof(keep));
 	memset(&o, 0, sizeof(o));
 	memset(&so, 0, sizeof(so));
 	o.excludes = exclude_new();
@@ -295,7 +293,7 @@ int main(int argc, const char **argv)
 		case O_READ_ONLY: so.read_only = 1; break;
 		case O_KEEP_LAST: case O_KEEP_WITHIN: case O_KEEP_DAILY: case O_KEEP_WEEKLY:
 		case O_KEEP_MONTHLY:
-			if (keep_option(&keep, keep_names[rc - O_KEEP_LAST], arg))
+			if (keep_option(&o.keep, keep_names[rc - O_KEEP_LAST], arg))
 				bad = 1;
 			free((void *)arg);
 			arg = NULL;
@@ -377,13 +375,9 @@ int main(int argc, const char **argv)
 	}
 	if (!strcmp(rest[0], "backup") && sync_only) {
 		rc = usage_error("%s is an option of shelter sync, not of backup", sync_only);
-	} else if (retention_any(&keep) && strcmp(rest[0], "backup")) {
+	} else if (retention_any(&o.keep) && strcmp(rest[0], "backup")) {
 		rc = usage_error("--keep-... are options of shelter backup and shelter prune, not "
 				 "of %s", rest[0]);
-	} else if (retention_any(&keep) && nrest == 3 && is_remote_arg(rest[2])) {
-		rc = usage_error("backup --keep-... with a remote DEST (%s) is not supported yet: "
-				 "back up without them and run shelter prune on the machine that "
-				 "holds DEST", rest[2]);
 	} else if (!strcmp(rest[0], "backup")) {
 		if (nrest != 3)
 			rc = usage_error("%s", "backup needs exactly two paths: SRC DEST");
@@ -392,12 +386,6 @@ int main(int argc, const char **argv)
 					 rest[1]);
 		else
 			rc = client_backup(&o, rest[1], rest[2]);
-		/* Retention after a pass that completed (some files may have failed). */
-		if (nrest == 3 && retention_any(&keep) && (rc == EXIT_OK || rc == EXIT_PARTIAL ||
-		    rc == EXIT_VANISHED || rc == EXIT_CHANGING)) {
-			rc = exit_worse(rc, prune_dest(rest[2], &keep, !!(o.flags & OPT_DRY_RUN),
-							 o.verbosity >= 2, !!(o.flags & OPT_DRY_RUN)));
-		}
 	} else if (!strcmp(rest[0], "sync")) {
 		if (nrest != 3)
 			rc = usage_error("%s", "sync needs exactly two paths: ROOT1 ROOT2");

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "retention.h"
+
 struct exclude;
 
 /* START flags (doc/protocol.md). */
@@ -15,7 +17,8 @@ struct exclude;
 #define OPT_NO_HISTORY	0x4u
 #define OPT_ITEMIZE	0x8u
 #define OPT_CREATE_ROOT	0x10u	/* sync: the server may create its root */
-#define OPT_KNOWN_FLAGS	0x1fu
+#define OPT_KEEP	0x20u	/* backup: START carries --keep-... rules (retention) */
+#define OPT_KNOWN_FLAGS	0x3fu
 
 struct opts {
 	uint32_t flags;			/* OPT_* */
@@ -26,6 +29,7 @@ struct opts {
 	const char *rsh;		/* -e/--rsh COMMAND, or NULL for "ssh" */
 	const char *remote_cmd;		/* --remote-cmd PATH, or NULL for "shelter" */
 	unsigned timeout;		/* --timeout seconds, 0 = none */
+	struct keep_rules keep;		/* backup --keep-...: prune after the pass */
 
 	/* sync only */
 	const char *state;		/* --state FILE, or NULL for the default */

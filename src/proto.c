@@ -83,6 +83,13 @@ void start_encode(struct buf *b, const struct start *s)
 	buf_put_u32(b, s->npatterns);
 	for (i = 0; i < s->npatterns; i++)
 		buf_put_str(b, s->patterns[i], strlen(s->patterns[i]));
+	if (s->flags & OPT_KEEP) {
+		buf_put_u32(b, s->keep.last);
+		buf_put_u32(b, s->keep.daily);
+		buf_put_u32(b, s->keep.weekly);
+		buf_put_u32(b, s->keep.monthly);
+		buf_put_u64(b, s->keep.has_within ? (uint64_t)s->keep.within : 0);
+	}
 }
 
 void start_release(struct start *s)
@@ -133,6 +140,20 @@ int start_decode(const unsigned char *p, size_t n, struct start *s, char *why, s
 			return WHY("START exclude pattern %u malformed", i);
 		}
 		s->npatterns = i + 1;
+	}
+	if (s->flags & OPT_KEEP) {
+		uint64_t within;
+
+		if (rd_u32(&r, &s->keep.last) || rd_u32(&r, &s->keep.daily) ||
+		    rd_u32(&r, &s->keep.weekly) || rd_u32(&r, &s->keep.monthly) ||
+		    rd_u64(&r, &within) || s->keep.last > MAX_KEEP || s->keep.daily > MAX_KEEP ||
+		    s->keep.weekly > MAX_KEEP || s->keep.monthly > MAX_KEEP ||
+		    within > MAX_KEEP_WITHIN) {
+			start_release(s);
+			return WHY("START retention rules malformed or out of range");
+		}
+		s->keep.has_within = within != 0;
+		s->keep.within = (long long)within;
 	}
 	if (rd_end(&r)) {
 		start_release(s);

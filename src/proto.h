@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "retention.h"
 #include "buf.h"
 #include "stats.h"
 
@@ -68,6 +69,7 @@ struct start {
 	char *root;
 	char **patterns;
 	uint32_t npatterns;
+	struct keep_rules keep;	/* flags & OPT_KEEP: retention after the pass */
 };
 
 void start_encode(struct buf *b, const struct start *s);

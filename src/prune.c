@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "beneath.h"
+#include "bounds.h"
 #include "buf.h"
 #include "escape.h"
 #include "exitcode.h"
@@ -28,7 +29,6 @@
 
 #define PASSES_HEADER "shelter-passes 1\n"
 #define INDEX_HEADER "shelter-history 1\n"
-#define MAX_KEEP 1000000u
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -65,6 +65,12 @@ static int take_lock(int sh_fd, int op)
 	return fd;
 }
 
+int passes_recorded(int code)
+{
+	return code == EXIT_OK || code == EXIT_PARTIAL || code == EXIT_VANISHED ||
+	       code == EXIT_CHANGING;
+}
+
 int passes_append(int dest_fd, const char *pass, int code)
 {
 	struct timespec end;
@@ -72,8 +78,7 @@ int passes_append(int dest_fd, const char *pass, int code)
 	int sh, lk, fd, ret = 0;
 	struct stat st;
 
-	if (code != EXIT_OK && code != EXIT_PARTIAL && code != EXIT_VANISHED &&
-	    code != EXIT_CHANGING)
+	if (!passes_recorded(code))
 		return 0;
 	sh = mkdir_beneath(dest_fd, ".shelter", 0700);
 	if (sh < 0)
@@ -140,10 +145,12 @@ int keep_option(struct keep_rules *r, const char *opt, const char *arg)
 		char why[200] = "";
 
 		if (nd == 0 || !arg[nd] || arg[nd + 1] || !strchr("smhdw", arg[nd]) ||
-		    parse_when(arg, &now, &then, why, sizeof(why)) || then.tv_sec == now.tv_sec) {
+		    parse_when(arg, &now, &then, why, sizeof(why)) || then.tv_sec == now.tv_sec ||
+		    (unsigned long long)(now.tv_sec - then.tv_sec) > MAX_KEEP_WITHIN) {
 			fprintf(stderr, "shelter: --keep-within '%s': %s\nTry 'shelter --help' for "
-				"more information.\n", arg, why[0] ? why : "give a duration: a number "
-				"from 1 and one unit, s, m (minutes), h, d or w, as in 30d or 2w");
+				"more information.\n", arg, why[0] ? why : "give a duration up to 100 "
+				"years: a number from 1 and one unit, s, m (minutes), h, d or w, as in "
+				"30d or 2w");
 			return -1;
 		}
 		r->has_within = 1;

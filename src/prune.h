@@ -9,6 +9,9 @@
 
 #include "retention.h"
 
+/* A pass that ended with CODE recorded a snapshot (0, 23, 24, 26). */
+int passes_recorded(int code);
+
 /*
  * Append the pass PASS (its folder name) that ended now with exit code
  * CODE to DEST/.shelter/passes (DEST open as DEST_FD), fsynced, under the

@@ -23,6 +23,7 @@ struct role_args {
 	const struct plan *plan;	/* sync mode: the sender lists only this; a
 					 * receiver accepts only this */
 	int sync;		/* sync mode (doc/sync.md): receiver applies a plan */
+	const struct keep_rules *keep;	/* backup --keep-...: prune after the pass; or NULL */
 };
 
 /*

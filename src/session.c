@@ -496,6 +496,10 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 	st.patterns = xmalloc(sizeof(char *) * (st.npatterns + 1));
 	for (i = 0; i < st.npatterns; i++)
 		st.patterns[i] = (char *)exclude_pattern(o->excludes, i);
+	if (!pull && retention_any(&o->keep)) {
+		st.flags |= OPT_KEEP;	/* the server's receiver prunes */
+		st.keep = o->keep;
+	}
 	start_encode(&b, &st);
 	free(st.patterns);
 	chan_send(&c, F_START, b.data, b.len);
@@ -530,6 +534,7 @@ int client_backup(const struct opts *o, const char *src, const char *dest)
 		ra.flags = o->flags;
 		ra.ex = o->excludes;
 		ra.in_client = 1;
+		ra.keep = pull && retention_any(&o->keep) ? &o->keep : NULL;
 		memset(&stats, 0, sizeof(stats));
 		progress_enable(o->progress);
 		chan_keepalive(&c);
@@ -745,6 +750,8 @@ int server_main(int in_fd, int out_fd, const struct server_opts *so)
 	ra.root_name = st.root;
 	ra.flags = st.flags;
 	ra.ex = ex;
+	/* Retention is the receiver's, and only with a rule (none would keep one snapshot). */
+	ra.keep = (st.flags & OPT_KEEP) && retention_any(&st.keep) ? &st.keep : NULL;
 	chan_keepalive(&c);
 	if (st.role == ROLE_SYNC)
 		code = root_fd < 0 ? EXIT_ROOTS : syncpeer_serve(&c, root_fd, st.root, st.flags, ex);

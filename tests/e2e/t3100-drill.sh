@@ -6,8 +6,8 @@
 # retention applied; then SRC is deleted and every day retention kept is
 # restored from DEST alone and compared with a copy of SRC taken that day:
 # entries, types, modes, mtimes (ns), sizes, symlink targets and bytes.
-# Locally with backup --keep-last, and over a real sshd (push; the server
-# records the passes, prune runs on the machine that holds DEST).
+# Locally with backup --keep-last, and over a real sshd (push: the rules
+# travel in START, the server records the passes and prunes).
 #
 # Directories keep one mtime throughout: shelter does not version a
 # directory's own metadata (doc/history.md), so the drill does not change it.
@@ -92,7 +92,7 @@ t 'local drill: 20 days with backup --keep-last 8, SRC deleted, the 8 kept days 
 		work $d && sh_run 0 backup --keep-last 8 src dst && cp -a src days/$d || return 1
 	done &&
 	expect_eq 8 "$(tail -n +2 dst/.shelter/passes | wc -l)" "snapshots left" &&
-	grep -q "^prune dst: 8 of 9 snapshots kept, 1 forgotten" out &&
+	grep -q "^prune $PWD/dst: 8 of 9 snapshots kept, 1 forgotten" out &&
 	rm -rf src &&
 	restore_kept dst 13 &&
 	sh_run 0 restore dst now && same_tree days/20 now &&
@@ -117,17 +117,25 @@ t 'local drill: calendar rules prune the same history (prune --keep-daily 1 --ke
 if ! sshd_start >"$T_ROOT/sshd-start.log" 2>&1; then
 	skip 'push drill over sshd' "no usable sshd: $(tail -1 "$T_ROOT/sshd-start.log")"
 else
-	t 'push drill over sshd: the server records each pass; prune on the DEST machine; restored exactly' '
+	t 'push drill over sshd: the server records each pass and prunes by the rules START carries' '
 		mkdir days &&
 		for d in $(seq 1 8); do
-			work $d && sh_run 0 backup -e "$SSH" --remote-cmd "$SHELTER" src "testhost:$PWD/dst" &&
+			work $d && sh_run 0 backup -e "$SSH" --remote-cmd "$SHELTER" --keep-last 3 src "testhost:$PWD/dst" &&
 			cp -a src days/$d || return 1
 		done &&
-		expect_eq 8 "$(tail -n +2 dst/.shelter/passes | wc -l)" "passes the server recorded" &&
-		sh_run 1 backup -e "$SSH" --remote-cmd "$SHELTER" --keep-last 3 src "testhost:$PWD/dst" &&
-		grep -q "run shelter prune on the machine that holds DEST" err &&
-		sh_run 0 prune --keep-last 3 dst &&
+		grep -q "prune $PWD/dst: 3 of 4 snapshots kept, 1 forgotten" out &&
+		expect_eq 3 "$(tail -n +2 dst/.shelter/passes | wc -l)" "passes the server kept" &&
 		rm -rf src && restore_kept dst 6
+	'
+
+	t 'pull drill over sshd: the local receiver prunes' '
+		mkdir days &&
+		for d in $(seq 1 6); do
+			work $d && sh_run 0 backup -e "$SSH" --remote-cmd "$SHELTER" --keep-last 2 "testhost:$PWD/src" dst &&
+			cp -a src days/$d || return 1
+		done &&
+		grep -q "^prune dst: 2 of 3 snapshots kept, 1 forgotten" out &&
+		rm -rf src && restore_kept dst 5
 	'
 fi
 

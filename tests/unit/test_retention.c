@@ -7,6 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bounds.h"
+#include "buf.h"
+#include "opts.h"
+#include "proto.h"
 #include "retention.h"
 #include "tap.h"
 
@@ -332,6 +336,59 @@ START_TEST(year_of_dailies)
 }
 END_TEST
 
+/* The rules travel to a server in START (doc/protocol.md). */
+START_TEST(start_carries_rules)
+{
+	struct start st, got;
+	struct buf b = BUF_INIT;
+	char why[256];
+	size_t n;
+
+	memset(&st, 0, sizeof(st));
+	st.role = ROLE_RECEIVER;
+	st.flags = OPT_KEEP;
+	st.verbosity = 1;
+	st.root = "/d";
+	st.keep.last = 3;
+	st.keep.daily = 7;
+	st.keep.weekly = 4;
+	st.keep.monthly = 12;
+	st.keep.has_within = 1;
+	st.keep.within = 86400;
+	start_encode(&b, &st);
+	ck_assert_int_eq(start_decode(b.data, b.len, &got, why, sizeof(why)), 0);
+	ck_assert_uint_eq(got.keep.last, 3);
+	ck_assert_uint_eq(got.keep.daily, 7);
+	ck_assert_uint_eq(got.keep.weekly, 4);
+	ck_assert_uint_eq(got.keep.monthly, 12);
+	ck_assert_int_eq(got.keep.has_within, 1);
+	ck_assert_int_eq(got.keep.within, 86400);
+	start_release(&got);
+	/* Every truncation is refused. */
+	for (n = 0; n < b.len; n++)
+		ck_assert_int_eq(start_decode(b.data, n, &got, why, sizeof(why)), -1);
+	/* Out of range. */
+	buf_reset(&b);
+	st.keep.daily = MAX_KEEP + 1;
+	start_encode(&b, &st);
+	ck_assert_int_eq(start_decode(b.data, b.len, &got, why, sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "retention") != NULL, "reason: %s", why);
+	buf_reset(&b);
+	st.keep.daily = 1;
+	st.keep.within = (long long)MAX_KEEP_WITHIN + 1;
+	start_encode(&b, &st);
+	ck_assert_int_eq(start_decode(b.data, b.len, &got, why, sizeof(why)), -1);
+	/* Without the flag, no rules travel: an old server's START. */
+	buf_reset(&b);
+	st.flags = 0;
+	start_encode(&b, &st);
+	ck_assert_int_eq(start_decode(b.data, b.len, &got, why, sizeof(why)), 0);
+	ck_assert(!retention_any(&got.keep));
+	start_release(&got);
+	buf_release(&b);
+}
+END_TEST
+
 static Suite *retention_suite(void)
 {
 	Suite *s2 = suite_create("retention");
@@ -350,6 +407,9 @@ static Suite *retention_suite(void)
 	tcase_add_test(tc, rules_ored);
 	tcase_add_test(tc, newest_always);
 	tcase_add_test(tc, year_of_dailies);
+	suite_add_tcase(s2, tc);
+	tc = tcase_create("wire");
+	tcase_add_test(tc, start_carries_rules);
 	suite_add_tcase(s2, tc);
 	return s2;
 }
