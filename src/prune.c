@@ -880,14 +880,12 @@ out:
 
 /* ---- the command -------------------------------------------------------- */
 
-int prune_dest(const char *dest, const struct keep_rules *r, int dry, int verbose,
-	       int missing_ok)
+/* prune_run on the local directory DEST; an exit code. */
+static int prune_dest(const char *dest, const struct keep_rules *r, int dry, int verbose)
 {
 	int fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
 
 	if (fd < 0) {
-		if (missing_ok && errno == ENOENT)
-			return EXIT_OK;
 		error("DEST %s: %s (nothing pruned)", dest, strerror(errno));
 		return EXIT_ROOTS;
 	}
@@ -958,7 +956,7 @@ int prune_main(int argc, const char **argv, const char *usage)
 			"shelter prune on the machine that holds DEST (over ssh)\n", rest[0]);
 		rc = EXIT_USAGE;
 	} else {
-		rc = prune_dest(rest[0], &r, dry, verbose, 0);
+		rc = prune_dest(rest[0], &r, dry, verbose);
 	}
 	poptFreeContext(pc);
 	return rc;

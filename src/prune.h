@@ -35,13 +35,6 @@ int keep_option(struct keep_rules *r, const char *opt, const char *arg);
 int prune_run(int dest_fd, const char *dest_name, const struct keep_rules *r, int dry,
 	      int verbose);
 
-/*
- * prune_run on the local directory DEST. MISSING_OK: a DEST that does not
- * exist is nothing to prune (a dry-run backup's). Returns an exit code.
- */
-int prune_dest(const char *dest, const struct keep_rules *r, int dry, int verbose,
-	       int missing_ok);
-
 /* shelter prune [OPTIONS] DEST; ARGV[0] is "prune". */
 int prune_main(int argc, const char **argv, const char *usage);
 
