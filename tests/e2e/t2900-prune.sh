@@ -202,6 +202,22 @@ t 'a malformed line in passes is warned about, kept, and not a snapshot' '
 	check_days dst 363 364
 '
 
+# Killed at any moment, prune leaves a history every reader takes and that
+# restores every day the policy keeps; the next prune finishes the job.
+t 'a prune killed at any moment: the kept days still restore; the next prune finishes' '
+	fake_year dst &&
+	for delay in 0.01 0.03 0.06 0.1 0.15; do
+		timeout -s KILL $delay "$SHELTER" prune --keep-daily 7 --keep-weekly 4 --keep-monthly 12 dst >/dev/null 2>&1 || :
+		sh_run 0 versions dst >/dev/null &&
+		check_days dst 30 211 347 358 364 || return 1
+	done &&
+	sh_run 0 prune --keep-daily 7 --keep-weekly 4 --keep-monthly 12 dst &&
+	expect_eq "$YEAR_KEPT" "$(kept_days dst)" &&
+	expect_eq 20 "$(ls dst/.shelter/history | wc -l)" &&
+	expect_eq "" "$(find dst/.shelter -name ".prune-*" -o -name "*.tmp")" "leftovers" &&
+	check_days dst $YEAR_KEPT
+'
+
 # Real passes: SRC as each saw it is copied to snap.N; the snapshot's time
 # is its passes line's end.
 t 'backup --keep-last applies retention after each real pass; kept states restore exactly' '
