@@ -575,17 +575,14 @@ static int prune_folder(struct prune *p, const char *pass, struct gone *g, size_
 	if (ret)
 		goto out;
 	if (left == 0) {
-		/* Nothing stays: out of the readers' sight first, then gone. */
+		/* Nothing stays: out of the readers' sight; removed once every such
+		 * rename is durable (prune_run: one fsync, then sweep). */
 		snprintf(tmp, sizeof(tmp), ".prune-%s", pass);
-		if (renameat(p->hist_fd, pass, p->hist_fd, tmp) || fsync(p->hist_fd)) {
+		if (renameat(p->hist_fd, pass, p->hist_fd, tmp))
 			ret = error("cannot rename %s/.shelter/history/%s: %s", p->dest, pass,
 				    strerror(errno));
-			goto out;
-		}
-		if (rm_rf(p->hist_fd, tmp))
-			ret = error("cannot remove %s/.shelter/history/%s: %s (the next prune "
-				    "tries again)", p->dest, tmp, strerror(errno));
-		(*emptied)++;
+		else
+			(*emptied)++;
 		goto out;
 	}
 	/* The index first: a file no record names is never looked at. */
@@ -853,8 +850,14 @@ int prune_run(int dest_fd, const char *dest_name, const struct keep_rules *r, in
 			if (prune_folder(&p, g[i].v->pass, g + i, j - i, &emptied))
 				rc = EXIT_DEST_IO;
 		}
-		if (p.hist_fd >= 0)
+		/* One fsync makes every rename to .prune-* durable before any removal. */
+		if (p.hist_fd >= 0 && fsync(p.hist_fd)) {
+			error("cannot fsync %s/.shelter/history: %s (the emptied pass folders stay "
+			      "as .prune-*; the next prune removes them)", dest_name, strerror(errno));
+			rc = EXIT_DEST_IO;
+		} else if (p.hist_fd >= 0) {
 			sweep(&p);
+		}
 	}
 	if (dry)
 		output("prune %s: dry run: %zu of %zu snapshots kept, %zu forgotten; %zu version%s "
