@@ -241,7 +241,8 @@ struct prune {
 	size_t nsnaps;
 };
 
-static void read_passes(struct prune *p)
+/* Read passes into P; -1 with an error when it is there but unusable. */
+static int read_passes(struct prune *p)
 {
 	FILE *f;
 	char *line = NULL;
@@ -250,15 +251,15 @@ static void read_passes(struct prune *p)
 	int fd = openat(p->sh_fd, "passes", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0) {
-		if (errno != ENOENT)
-			warning("%s/.shelter/passes: %s (counting the history folders as "
-				"snapshots)", p->dest, strerror(errno));
-		return;
+		if (errno == ENOENT)
+			return 0;
+		return error("%s/.shelter/passes: %s (nothing was pruned)", p->dest,
+			     strerror(errno));
 	}
 	f = fdopen(fd, "r");
 	if (!f) {
 		close(fd);
-		return;
+		return error("%s/.shelter/passes: %s", p->dest, strerror(errno));
 	}
 	p->have_passes = 1;
 	while ((got = getline(&line, &cap, f)) > 0) {
@@ -270,10 +271,11 @@ static void read_passes(struct prune *p)
 			line[--got] = '\0';
 		if (lineno == 1) {
 			if (strcmp(line, "shelter-passes 1")) {
-				warning("%s/.shelter/passes: not a version 1 passes file (ignored; "
-					"counting the history folders as snapshots)", p->dest);
-				p->have_passes = 0;
-				break;
+				free(line);
+				fclose(f);
+				return error("%s/.shelter/passes: not a version 1 passes file; nothing "
+					     "was pruned (a newer shelter's? prune with that one)",
+					     p->dest);
 			}
 			continue;
 		}
@@ -296,7 +298,13 @@ static void read_passes(struct prune *p)
 				p->dest, lineno);
 	}
 	free(line);
+	if (ferror(f)) {
+		fclose(f);
+		return error("%s/.shelter/passes: %s (nothing was pruned)", p->dest,
+			     strerror(errno));
+	}
 	fclose(f);
+	return 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -750,7 +758,10 @@ int prune_run(int dest_fd, const char *dest_name, const struct keep_rules *r, in
 		rc = EXIT_DEST_IO;
 		goto out;
 	}
-	read_passes(&p);
+	if (read_passes(&p)) {
+		rc = EXIT_DEST_IO;
+		goto out;
+	}
 	read_folders(&p);
 	make_snaps(&p);
 	if (!p.nsnaps) {

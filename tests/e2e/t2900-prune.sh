@@ -177,6 +177,10 @@ t 'a damaged history or a held lock: nothing is pruned (exit 11, exit 8)' '
 	grep -q "$f/index, line 3: malformed record" err && grep -q "nothing was pruned" err &&
 	expect_eq "$before" "$(listing dst)" &&
 	sed -i "\$d" "dst/.shelter/history/$f/index" &&
+	sed -i "1s/ 1\$/ 2/" dst/.shelter/passes && before=$(listing dst) &&
+	sh_run 11 prune --keep-last 1 dst && grep -q "passes: not a version 1 passes file; nothing was pruned" err &&
+	expect_eq "$before" "$(listing dst)" &&
+	sed -i "1s/ 2\$/ 1/" dst/.shelter/passes &&
 	( exec 9>dst/.shelter/lock && flock 9 &&
 	  sh_run 8 prune --keep-last 1 dst && grep -q "another prune of this DEST is running" err ) &&
 	sh_run 0 prune --keep-last 1 dst && expect_eq 364 "$(kept_days dst)"
