@@ -54,6 +54,14 @@ with open(dest + '/.shelter/passes', 'w') as f:
 PY
 }
 
+# fingerprint DIR: every entry below DIR (.shelter too) with its metadata
+# and inode, and every file's sha256: what must not change. (lib.sh's
+# listing hashes one file per process; a faked year has a thousand.)
+fingerprint() {
+	(cd "$1" && find . -printf '%P %y %m %T@ %s %i\n' | LC_ALL=C sort &&
+	find . -type f -exec sha256sum {} + | LC_ALL=C sort)
+}
+
 # day_of PASS: the day of 2025 (0..364) a pass folder name stands for
 day_of() {
 	echo $(( ($(date -u -d "${1:0:4}-${1:4:2}-${1:6:2}" +%s) - $(date -u -d 2025-01-01 +%s)) / 86400 ))
@@ -126,18 +134,18 @@ t '--keep-within counts from the newest snapshot, not from now; -v gives reasons
 
 t '-n lists what would go and changes nothing; a second prune finds nothing' '
 	fake_year dst &&
-	before=$(listing dst) &&
+	before=$(fingerprint dst) &&
 	sh_run 0 prune -n --keep-last 2 dst &&
 	expect_eq 363 "$(grep -c "^would forget " out)" &&
 	grep -q "^prune dst: dry run: 2 of 365 snapshots kept, 363 forgotten; 364 versions (2799 bytes) would be removed from 363 pass folders\$" out &&
-	expect_eq "$before" "$(listing dst)" "DEST after -n" &&
+	expect_eq "$before" "$(fingerprint dst)" "DEST after -n" &&
 	sh_run 0 prune --keep-last 2 dst &&
 	expect_eq "363 364" "$(kept_days dst)" &&
 	check_days dst 363 364 &&
-	after=$(listing dst) &&
+	after=$(fingerprint dst) &&
 	sh_run 0 prune --keep-last 2 dst &&
 	grep -q "2 of 2 snapshots kept, 0 forgotten; 0 versions (0 bytes) removed" out &&
-	expect_eq "$after" "$(listing dst)" "DEST after a prune with nothing to do"
+	expect_eq "$after" "$(fingerprint dst)" "DEST after a prune with nothing to do"
 '
 
 # gone (deleted by pass 180) is in none of the kept states: it goes too.
@@ -151,7 +159,7 @@ t 'a history without passes: each pass folder is a snapshot (the state before it
 '
 
 t 'bad arguments are usage errors (exit 1) and change nothing' '
-	fake_year dst && before=$(listing dst) &&
+	fake_year dst && before=$(fingerprint dst) &&
 	sh_run 1 prune dst && grep -q "give at least one of --keep-last" err &&
 	sh_run 1 prune --keep-last 0 dst && grep -q -- "--keep-last .0.: give a whole number from 1" err &&
 	sh_run 1 prune --keep-daily x dst && grep -q -- "--keep-daily .x.: give a whole number" err &&
@@ -165,21 +173,21 @@ t 'bad arguments are usage errors (exit 1) and change nothing' '
 	sh_run 3 prune --keep-last 1 nosuch && grep -q "DEST nosuch: No such file or directory" err &&
 	mkdir src &&
 	sh_run 1 sync --keep-last 1 src dst && grep -q "options of shelter backup and shelter prune, not of sync" err &&
-	expect_eq "$before" "$(listing dst)"
+	expect_eq "$before" "$(fingerprint dst)"
 '
 
 t 'a damaged history or a held lock: nothing is pruned (exit 11, exit 8)' '
 	fake_year dst &&
 	f=$(ls dst/.shelter/history | sed -n 5p) &&
 	printf "changed\tf\tbad\n" >>"dst/.shelter/history/$f/index" &&
-	: >dst/.shelter/lock && before=$(listing dst) &&
+	: >dst/.shelter/lock && before=$(fingerprint dst) &&
 	sh_run 11 prune --keep-last 1 dst &&
 	grep -q "$f/index, line 3: malformed record" err && grep -q "nothing was pruned" err &&
-	expect_eq "$before" "$(listing dst)" &&
+	expect_eq "$before" "$(fingerprint dst)" &&
 	sed -i "\$d" "dst/.shelter/history/$f/index" &&
-	sed -i "1s/ 1\$/ 2/" dst/.shelter/passes && before=$(listing dst) &&
+	sed -i "1s/ 1\$/ 2/" dst/.shelter/passes && before=$(fingerprint dst) &&
 	sh_run 11 prune --keep-last 1 dst && grep -q "passes: not a version 1 passes file; nothing was pruned" err &&
-	expect_eq "$before" "$(listing dst)" &&
+	expect_eq "$before" "$(fingerprint dst)" &&
 	sed -i "1s/ 2\$/ 1/" dst/.shelter/passes &&
 	( exec 9>dst/.shelter/lock && flock 9 &&
 	  sh_run 8 prune --keep-last 1 dst && grep -q "another prune of this DEST is running" err ) &&
