@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "retention.h"
 #include "buf.h"
+#include "retention.h"
 #include "stats.h"
 
 enum frame_type {
