@@ -17,6 +17,7 @@
 
 #include "beneath.h"
 #include "bounds.h"
+#include "chan.h"
 #include "buf.h"
 #include "escape.h"
 #include "exitcode.h"
@@ -444,6 +445,7 @@ static int rm_rf(int parent, const char *name)
 		return -1;
 	}
 	while ((de = readdir(d))) {
+		chan_tick();	/* a prune inside a pass: the peer waits for DONE */
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
@@ -858,6 +860,7 @@ int prune_run(int dest_fd, const char *dest_name, const struct keep_rules *r, in
 		for (i = 0; i < ng; i = j) {
 			for (j = i; j < ng && !strcmp(g[j].v->pass, g[i].v->pass); j++)
 				;
+			chan_tick();
 			if (prune_folder(&p, g[i].v->pass, g + i, j - i, &emptied))
 				rc = EXIT_DEST_IO;
 		}
