@@ -252,6 +252,33 @@ t 'backup --keep-last applies retention after each real pass; kept states restor
 	expect_eq 3 "$(tail -n +2 dst/.shelter/passes | wc -l)" "a dry-run backup prunes nothing"
 '
 
+# --keep-daily 2 over three passes of one day keeps the newest (daily) and
+# the oldest (a calendar rule short of days): the middle one goes, and with
+# it the version only it saw, from the folder of pass 3, which keeps the
+# other version it holds. Its emptied tree directories go too.
+t 'real passes: a pass folder partly pruned, its emptied tree directories removed' '
+	mkdir -p src/a/x src/c/y && printf f1 >src/a/x/f && printf b1 >src/c/y/b &&
+	mkdir s && sh_run 0 backup src dst && cp -a src s/1 &&
+	printf b2 >src/c/y/b && sh_run 0 backup src dst && cp -a src s/2 &&
+	printf b3 >src/c/y/b && printf f3 >src/a/x/f && sh_run 0 backup src dst && cp -a src s/3 &&
+	ends=$(tail -n +2 dst/.shelter/passes | cut -f2) &&
+	if [ "$(date -u -d "@$(echo "$ends" | head -n 1)" +%F)" != "$(date -u -d "@$(echo "$ends" | tail -n 1)" +%F)" ]; then
+		echo "# the passes straddle midnight; nothing to check"; exit 0
+	fi &&
+	p3=$(tail -n 1 dst/.shelter/passes | cut -f1) &&
+	sh_run 0 prune -v --keep-daily 2 dst &&
+	grep -q "(daily,newest)" out && grep -q "(oldest)" out &&
+	grep -q "^remove $p3/c/y/b (changed, 2 bytes)\$" out &&
+	expect_eq 1 "$(grep -c "^remove " out)" &&
+	expect_eq "a" "$(ls "dst/.shelter/history/$p3/tree")" "the emptied c/y and c are gone" &&
+	expect_eq f1 "$(cat "dst/.shelter/history/$p3/tree/a/x/f")" &&
+	expect_eq 2 "$(wc -l <"dst/.shelter/history/$p3/index")" "header and the f record" &&
+	n=0 && tail -n +2 dst/.shelter/passes | while IFS="	" read -r pass end code; do
+		n=$((n + 1)); [ $n = 2 ] && n=3
+		rm -rf r && "$SHELTER" restore --at "@$end" dst r 2>err && check_same s/$n r || return 1
+	done
+'
+
 t 'a dry-run backup records no pass; --no-history still does' '
 	mkdir src && printf a >src/a &&
 	sh_run 0 backup -n src dst && [ ! -e dst ] &&
