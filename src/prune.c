@@ -528,14 +528,20 @@ static int record_key(const char *line, struct hversion *k)
 	return 0;
 }
 
+/* PATH is one of the N sorted strings KEPT. */
+static int is_kept(char **kept, size_t n, const char *path)
+{
+	return n && bsearch(&path, kept, n, sizeof(*kept), cmp_str) != NULL;
+}
+
 /* Remove the GONE[0..N) versions of the folder PASS; counts into *EMPTIED. */
 static int prune_folder(struct prune *p, const char *pass, struct gone *g, size_t n,
 			int *emptied)
 {
 	char tmp[64], *line = NULL;
 	struct buf keep = BUF_INIT;
-	char **kept_dirs = NULL;
-	size_t nkd = 0, cap = 0, left = 0, i;
+	char **kept_paths = NULL;	/* of the records that stay, sorted */
+	size_t nkp = 0, cap = 0, left = 0, i;
 	ssize_t got;
 	int fd, tree_fd, ret = 0, lineno = 0;
 	int pass_fd = open_dir_at(p->hist_fd, pass);
@@ -570,9 +576,9 @@ static int prune_folder(struct prune *p, const char *pass, struct gone *g, size_
 			buf_put(&keep, line, (size_t)got);
 			buf_put(&keep, "\n", 1);
 			left++;
-			if (k.path && k.type == 'd') {
-				kept_dirs = xrealloc(kept_dirs, (nkd + 1) * sizeof(*kept_dirs));
-				kept_dirs[nkd++] = k.path;
+			if (k.path) {
+				kept_paths = xrealloc(kept_paths, (nkp + 1) * sizeof(*kept_paths));
+				kept_paths[nkp++] = k.path;
 				k.path = NULL;
 			}
 		}
@@ -584,6 +590,8 @@ static int prune_folder(struct prune *p, const char *pass, struct gone *g, size_
 	free(line);
 	if (ret)
 		goto out;
+	if (nkp)
+		qsort(kept_paths, nkp, sizeof(*kept_paths), cmp_str);
 	if (left == 0) {
 		/* Nothing stays: out of the readers' sight; removed once every such
 		 * rename is durable (prune_run: one fsync, then sweep). */
@@ -610,7 +618,9 @@ static int prune_folder(struct prune *p, const char *pass, struct gone *g, size_
 			const char *base;
 			int dfd;
 
-			if (g[i].v->type == 'd')
+			/* A directory goes below when empty; a path a record that stays
+			 * names (the same path kept twice by one pass) stays. */
+			if (g[i].v->type == 'd' || is_kept(kept_paths, nkp, g[i].v->path))
 				continue;
 			dfd = beneath_parent(&bn, g[i].v->path, &base);
 			if (dfd >= 0 && unlinkat(dfd, base, 0) && errno != ENOENT) {
@@ -627,13 +637,10 @@ static int prune_folder(struct prune *p, const char *pass, struct gone *g, size_
 
 			while (len > 0) {
 				const char *base;
-				int dfd, stop = 0;
-				size_t j;
+				int dfd;
 
 				dir[len] = '\0';
-				for (j = 0; j < nkd && !stop; j++)
-					stop = !strcmp(kept_dirs[j], dir);
-				if (stop)
+				if (is_kept(kept_paths, nkp, dir))
 					break;
 				dfd = beneath_parent(&bn, dir, &base);
 				if (dfd < 0 || unlinkat(dfd, base, AT_REMOVEDIR))
@@ -647,9 +654,9 @@ static int prune_folder(struct prune *p, const char *pass, struct gone *g, size_
 		close(tree_fd);
 	}
 out:
-	for (i = 0; i < nkd; i++)
-		free(kept_dirs[i]);
-	free(kept_dirs);
+	for (i = 0; i < nkp; i++)
+		free(kept_paths[i]);
+	free(kept_paths);
 	buf_release(&keep);
 	close(pass_fd);
 	return ret;
