@@ -14,6 +14,7 @@ complete -c shelter -n __fish_use_subcommand -a versions -d 'List the versions D
 complete -c shelter -n __fish_use_subcommand -a restore -d 'Write a file or a tree as it was at a time into TARGET'
 complete -c shelter -n __fish_use_subcommand -a status -d 'The last run of each pair, from the run log'
 complete -c shelter -n __fish_use_subcommand -a verify -d 'Re-hash DEST against its recorded hashes (damage heals at the next backup)'
+complete -c shelter -n __fish_use_subcommand -a prune -d 'Forget old snapshots by --keep-... rules; remove the versions no kept one needs'
 complete -c shelter -n __fish_use_subcommand -s h -l help -d 'Print help and exit'
 complete -c shelter -n __fish_use_subcommand -s V -l version -d 'Print version (and librsync/xxhash versions) and exit'
 complete -c shelter -n __fish_use_subcommand -l server -d 'The other end of a pass (protocol on stdin/stdout)'
@@ -74,7 +75,7 @@ function __shelter_backup_wants_dir
             set dashdash 1
         else if not string match -q -- '-*' $tok
             and not contains -- $prev --exclude --exclude-from -e --rsh --remote-cmd --timeout --retries --retry-wait --state --prefer --max-delete --lock-wait \
-                --run-log --pre --post --notify --mail-to --mail-on
+                --run-log --pre --post --notify --mail-to --mail-on --keep-last --keep-within --keep-daily --keep-weekly --keep-monthly
             set n (math $n + 1)
         end
         set prev $tok
@@ -115,3 +116,18 @@ complete -c shelter -n $verify -s v -l verbose -d 'List every file checked, not 
 complete -c shelter -n $verify -l json -d 'One JSON object: counts and the damaged, missing and unrecorded paths'
 complete -c shelter -n $verify -s h -l help -d 'Print help and exit'
 complete -c shelter -n $verify -x -a '(__fish_complete_directories (commandline -ct))'
+# Retention: shelter backup --keep-... and shelter prune --keep-...=N [-n] [-v] DEST
+set -l keep '__fish_seen_subcommand_from backup prune'
+set -l prune '__fish_seen_subcommand_from prune'
+complete -c shelter -n $keep -l keep-last -x -a '7 14 30' -d 'Keep the N newest snapshots'
+complete -c shelter -n $keep -l keep-within -x -a '1d 7d 2w 30d' -d 'Keep the snapshots within AGE of the newest'
+complete -c shelter -n $keep -l keep-daily -x -a '7 14 30' -d 'Keep the newest snapshot of each of the last N days'
+complete -c shelter -n $keep -l keep-weekly -x -a '4 12 24' -d 'Keep the newest snapshot of each of the last N ISO weeks'
+complete -c shelter -n $keep -l keep-monthly -x -a '4 12 24' -d 'Keep the newest snapshot of each of the last N months'
+complete -c shelter -n $prune -s n -l dry-run -d 'List what would go, change nothing'
+complete -c shelter -n $prune -s v -l verbose -d 'List kept snapshots and removed versions'
+complete -c shelter -n $prune -s h -l help -d 'Print help and exit'
+complete -c shelter -n $prune -a '(__fish_complete_directories (commandline -ct))'
+complete -c shelter -n '__fish_seen_subcommand_from prune verify' -s e -l rsh -x -a '(__fish_complete_command)' -d 'Run COMMAND instead of ssh to reach the remote side'
+complete -c shelter -n '__fish_seen_subcommand_from prune verify' -l remote-cmd -r -F -d 'The shelter binary on the remote side'
+complete -c shelter -n '__fish_seen_subcommand_from prune verify' -l timeout -x -a '0 60 600 3600' -d 'Give up when no data moves for SECONDS (default 600, 0 = never)'

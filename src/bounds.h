@@ -22,6 +22,8 @@
 #define MAX_DELTA_BASIS		(1ULL << 40)
 #define MAX_PLAN_ITEMS		(1u << 24)	/* PLANENTs in one sync phase */
 #define MAX_TIMEOUT		604800u		/* --timeout seconds (a week) */
+#define MAX_KEEP		1000000u	/* --keep-last/daily/weekly/monthly N */
+#define MAX_KEEP_WITHIN		(100ull * 366 * 86400)	/* --keep-within: 100 years */
 #define DEFAULT_TIMEOUT		600u		/* --timeout when not given */
 #define DEFAULT_RETRIES		2u		/* --retries when not given */
 #define MAX_RETRIES		100u

@@ -39,7 +39,7 @@ static inline int peer_code(int code)
 	case EXIT_OK: case EXIT_USAGE: case EXIT_PROTO_VERSION: case EXIT_ROOTS:
 	case EXIT_CONNECTION: case EXIT_DEST_IO: case EXIT_PROTOCOL: case EXIT_SIGNAL:
 	case EXIT_PARTIAL: case EXIT_VANISHED: case EXIT_CHANGING: case EXIT_TIMEOUT:
-	case EXIT_INTERNAL:
+	case EXIT_INTERNAL: case EXIT_VERIFY: case EXIT_LOCKED:
 		return code;
 	}
 	return EXIT_PROTOCOL;

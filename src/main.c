@@ -17,10 +17,12 @@
 #include "hooks.h"
 #include "log.h"
 #include "opts.h"
+#include "prune.h"
 #include "remote.h"
 #include "report.h"
 #include "restore.h"
 #include "verify.h"
+#include "retention.h"
 #include "rsx.h"
 #include "runlog.h"
 #include "session.h"
@@ -33,6 +35,7 @@ enum {
 	O_RETRIES, O_RETRY_WAIT,
 	/* monitoring */
 	O_RUN_LOG, O_PRE, O_POST, O_NOTIFY, O_MAIL_TO, O_MAIL_ON, O_SYSLOG,
+	O_KEEP_LAST, O_KEEP_WITHIN, O_KEEP_DAILY, O_KEEP_WEEKLY, O_KEEP_MONTHLY,
 };
 
 static const char usage_text[] =
@@ -44,6 +47,8 @@ static const char usage_text[] =
 	"                       [--remote-cmd=PATH] [--timeout=SECONDS] DEST[/PATH] TARGET\n"
 	"       shelter status [--max-age=AGE] [--json] [--run-log=FILE] [ROOT...]\n"
 	"       shelter verify [-v] [--json] DEST\n"
+	"       shelter prune [--keep-last=N] [--keep-within=AGE] [--keep-daily=N]\n"
+	"                     [--keep-weekly=N] [--keep-monthly=N] [-n] [-v] DEST\n"
 	"       shelter --help | --version\n"
 	"\n"
 	"backup makes DEST an exact mirror of the directory SRC; what a pass\n"
@@ -122,6 +127,19 @@ static const char usage_text[] =
 	"  -v, --verbose            list every file checked, not only problems\n"
 	"      --json               one JSON object: counts and the damaged, missing\n"
 	"                           and unrecorded paths\n"
+	"\n"
+	"Retention (prune, and backup: prune DEST after the pass):\n"
+	"      --keep-last=N        keep the N newest snapshots (completed passes)\n"
+	"      --keep-within=AGE    keep the snapshots within AGE of the newest: 30m, 12h,\n"
+	"                           3d, 2w\n"
+	"      --keep-daily=N       keep the newest snapshot of each of the last N days\n"
+	"      --keep-weekly=N      ... of each of the last N ISO weeks\n"
+	"      --keep-monthly=N     ... of each of the last N months (rules are ORed;\n"
+	"                           the newest snapshot is always kept)\n"
+	"  -n, --dry-run            (prune) list what would go, change nothing\n"
+	"  -v, --verbose            (prune) list kept snapshots and removed versions\n"
+	"  -e, --rsh, --remote-cmd, --timeout: (prune, verify) as for backup, when DEST\n"
+	"                           is [user@]host:path\n"
 	"\n"
 	"Server options (for a command=\"...\" line in authorized_keys; see shelter(1)):\n"
 	"      --server             speak the protocol on stdin/stdout\n"
@@ -256,12 +274,20 @@ int main(int argc, const char **argv)
 		{ "mail-to", 0, POPT_ARG_STRING, &arg, O_MAIL_TO, NULL, NULL },
 		{ "mail-on", 0, POPT_ARG_STRING, &arg, O_MAIL_ON, NULL, NULL },
 		{ "syslog", 0, POPT_ARG_NONE, NULL, O_SYSLOG, NULL, NULL },
+		{ "keep-last", 0, POPT_ARG_STRING, &arg, O_KEEP_LAST, NULL, NULL },
+		{ "keep-within", 0, POPT_ARG_STRING, &arg, O_KEEP_WITHIN, NULL, NULL },
+		{ "keep-daily", 0, POPT_ARG_STRING, &arg, O_KEEP_DAILY, NULL, NULL },
+		{ "keep-weekly", 0, POPT_ARG_STRING, &arg, O_KEEP_WEEKLY, NULL, NULL },
+		{ "keep-monthly", 0, POPT_ARG_STRING, &arg, O_KEEP_MONTHLY, NULL, NULL },
 		{ "help", 'h', POPT_ARG_NONE, NULL, O_HELP, NULL, NULL },
 		{ "version", 'V', POPT_ARG_NONE, NULL, O_VERSION, NULL, NULL },
 		{ "server", 0, POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN, NULL, O_SERVER, NULL, NULL },
 		POPT_TABLEEND
 	};
 	poptContext pc;
+	static const char *const keep_names[] = {
+		"--keep-last", "--keep-within", "--keep-daily", "--keep-weekly", "--keep-monthly"
+	};
 
 	/* The commands that read a DEST back have options of their own. */
 	if (argc > 1 && !strcmp(argv[1], "versions"))
@@ -272,6 +298,8 @@ int main(int argc, const char **argv)
 		return status_main(argc - 1, argv + 1, usage_text);
 	if (argc > 1 && !strcmp(argv[1], "verify"))
 		return verify_main(argc - 1, argv + 1, usage_text);
+	if (argc > 1 && !strcmp(argv[1], "prune"))
+		return prune_main(argc - 1, argv + 1, usage_text);
 	memset(&o, 0, sizeof(o));
 	memset(&so, 0, sizeof(so));
 	o.excludes = exclude_new();
@@ -373,6 +401,13 @@ int main(int argc, const char **argv)
 			free((void *)arg);
 			arg = NULL;
 			break;
+		case O_KEEP_LAST: case O_KEEP_WITHIN: case O_KEEP_DAILY: case O_KEEP_WEEKLY:
+		case O_KEEP_MONTHLY:
+			if (keep_option(&o.keep, keep_names[rc - O_KEEP_LAST], arg))
+				bad = 1;
+			free((void *)arg);
+			arg = NULL;
+			break;
 		case O_EXCLUDE:
 		case O_EXCLUDE_FROM:
 			if (rc == O_EXCLUDE ? exclude_add(o.excludes, arg)
@@ -450,6 +485,9 @@ int main(int argc, const char **argv)
 	}
 	if (!strcmp(rest[0], "backup") && sync_only) {
 		rc = usage_error("%s is an option of shelter sync, not of backup", sync_only);
+	} else if (retention_any(&o.keep) && strcmp(rest[0], "backup")) {
+		rc = usage_error("--keep-... are options of shelter backup and shelter prune, not "
+				 "of %s", rest[0]);
 	} else if (!strcmp(rest[0], "backup")) {
 		if (nrest != 3)
 			rc = usage_error("%s", "backup needs exactly two paths: SRC DEST");
@@ -475,8 +513,8 @@ int main(int argc, const char **argv)
 			rc = client_conflicts(&o, rest[1]);
 	} else {
 		rc = usage_error("unknown command '%s' (this release has: backup, sync, conflicts, "
-				 "versions, restore, status, verify; options of versions, restore, "
-				 "status and verify go after the command)", rest[0]);
+				 "versions, restore, status, verify, prune; options of versions, "
+				 "restore, status, verify and prune go after the command)", rest[0]);
 	}
 	poptFreeContext(pc);
 	opts_release(&o);

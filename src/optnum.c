@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bounds.h"
 #include "opts.h"
 
 int parse_number(const char *option, const char *arg, unsigned max, const char *what,
@@ -22,4 +23,21 @@ int parse_number(const char *option, const char *arg, unsigned max, const char *
 	}
 	*out = (unsigned)v;
 	return 0;
+}
+
+int remote_option(struct opts *o, int val, const char **arg)
+{
+	int rc = 0;
+
+	if (val == 't') {
+		rc = parse_number("--timeout", *arg, MAX_TIMEOUT, "a number of seconds", &o->timeout);
+		free((void *)*arg);
+	} else {
+		const char **field = val == 'e' ? &o->rsh : &o->remote_cmd;
+
+		free((void *)*field);
+		*field = *arg;
+	}
+	*arg = NULL;
+	return rc;
 }

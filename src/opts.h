@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "retention.h"
+
 struct exclude;
 
 /* START flags (doc/protocol.md). */
@@ -15,9 +17,10 @@ struct exclude;
 #define OPT_NO_HISTORY	0x4u
 #define OPT_ITEMIZE	0x8u
 #define OPT_CREATE_ROOT	0x10u	/* sync: the server may create its root */
+#define OPT_KEEP	0x20u	/* backup: START carries --keep-... rules (retention) */
 #define OPT_RESTORE	0x40u	/* receiver: a restore (no scan, nothing deleted) */
 #define OPT_IN_PLACE	0x80u	/* restore: TARGET need not be empty */
-#define OPT_KNOWN_FLAGS	0xdfu
+#define OPT_KNOWN_FLAGS	0xffu
 
 struct opts {
 	uint32_t flags;			/* OPT_* */
@@ -30,6 +33,7 @@ struct opts {
 	unsigned timeout;		/* --timeout seconds, 0 = none */
 	unsigned retries;		/* --retries: passes run again after a lost connection */
 	unsigned retry_wait;		/* --retry-wait: seconds before the first retry */
+	struct keep_rules keep;		/* backup --keep-...: prune after the pass */
 
 	/* sync only */
 	const char *state;		/* --state FILE, or NULL for the default */
@@ -59,6 +63,18 @@ struct opts {
  */
 int parse_number(const char *option, const char *arg, unsigned max, const char *what,
 		 unsigned *out);
+
+/*
+ * The options of a command that may reach a remote side, beside its own:
+ * -e/--rsh, --remote-cmd, --timeout (popt entries; their values are 'e',
+ * 'r', 't'). remote_option stores one into O: 0, or -1 with a usage error
+ * printed. It takes popt's copy of the argument (*ARG becomes NULL).
+ */
+#define REMOTE_OPTIONS(argp) \
+	{ "rsh", 'e', POPT_ARG_STRING, argp, 'e', NULL, NULL }, \
+	{ "remote-cmd", 0, POPT_ARG_STRING, argp, 'r', NULL, NULL }, \
+	{ "timeout", 0, POPT_ARG_STRING, argp, 't', NULL, NULL }
+int remote_option(struct opts *o, int val, const char **arg);
 
 /* What a server may do (--server's own options, for authorized_keys). */
 struct server_opts {

@@ -83,6 +83,13 @@ void start_encode(struct buf *b, const struct start *s)
 	buf_put_u32(b, s->npatterns);
 	for (i = 0; i < s->npatterns; i++)
 		buf_put_str(b, s->patterns[i], strlen(s->patterns[i]));
+	if (s->flags & OPT_KEEP) {
+		buf_put_u32(b, s->keep.last);
+		buf_put_u32(b, s->keep.daily);
+		buf_put_u32(b, s->keep.weekly);
+		buf_put_u32(b, s->keep.monthly);
+		buf_put_u64(b, s->keep.has_within ? (uint64_t)s->keep.within : 0);
+	}
 	if (s->role == ROLE_RESTORE) {
 		buf_put_u8(b, s->has_at ? 1 : 0);
 		buf_put_i64(b, s->has_at ? s->at_sec : 0);
@@ -111,11 +118,12 @@ int start_decode(const unsigned char *p, size_t n, struct start *s, char *why, s
 	if (rd_u8(&r, &s->role) || rd_u32(&r, &s->flags) || rd_u8(&r, &s->verbosity) ||
 	    rd_u32(&r, &s->timeout))
 		return WHY("malformed START");
-	if (s->role != ROLE_SENDER && s->role != ROLE_RECEIVER && s->role != ROLE_SYNC &&
-	    s->role != ROLE_RESTORE)
+	if (s->role < ROLE_SENDER || s->role > ROLE_VERIFY)
 		return WHY("START asks for unknown role %u", s->role);
 	if (s->flags & ~OPT_KNOWN_FLAGS)
 		return WHY("START has unknown flags 0x%x", s->flags & ~OPT_KNOWN_FLAGS);
+	if (s->role == ROLE_PRUNE && !(s->flags & OPT_KEEP))
+		return WHY("START asks to prune without --keep rules");
 	if (s->verbosity > 3)
 		return WHY("START verbosity %u out of range", s->verbosity);
 	if (s->timeout > MAX_TIMEOUT)
@@ -139,6 +147,20 @@ int start_decode(const unsigned char *p, size_t n, struct start *s, char *why, s
 			return WHY("START exclude pattern %u malformed", i);
 		}
 		s->npatterns = i + 1;
+	}
+	if (s->flags & OPT_KEEP) {
+		uint64_t within;
+
+		if (rd_u32(&r, &s->keep.last) || rd_u32(&r, &s->keep.daily) ||
+		    rd_u32(&r, &s->keep.weekly) || rd_u32(&r, &s->keep.monthly) ||
+		    rd_u64(&r, &within) || s->keep.last > MAX_KEEP || s->keep.daily > MAX_KEEP ||
+		    s->keep.weekly > MAX_KEEP || s->keep.monthly > MAX_KEEP ||
+		    within > MAX_KEEP_WITHIN) {
+			start_release(s);
+			return WHY("START retention rules malformed or out of range");
+		}
+		s->keep.has_within = within != 0;
+		s->keep.within = (long long)within;
 	}
 	if (s->role == ROLE_RESTORE) {
 		uint8_t has;

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "retention.h"
 #include "stats.h"
 
 enum frame_type {
@@ -60,6 +61,8 @@ int hello_decode(const unsigned char *p, size_t n, struct hello *h, char *why, s
 #define ROLE_RECEIVER 2
 #define ROLE_SYNC 3		/* a sync peer (doc/sync.md) */
 #define ROLE_RESTORE 4		/* a sender of DEST's history as it was (restore) */
+#define ROLE_PRUNE 5		/* prune DEST by the rules START carries */
+#define ROLE_VERIFY 6		/* verify DEST */
 
 struct start {
 	uint8_t role;		/* of the server */
@@ -69,6 +72,7 @@ struct start {
 	char *root;
 	char **patterns;
 	uint32_t npatterns;
+	struct keep_rules keep;	/* flags & OPT_KEEP: retention after the pass */
 	int has_at;		/* ROLE_RESTORE: restore the state at AT, else the mirror */
 	int64_t at_sec;
 	uint32_t at_nsec;

@@ -35,6 +35,7 @@
 #include "path.h"
 #include "plan.h"
 #include "proto.h"
+#include "prune.h"
 #include "report.h"
 #include "role.h"
 #include "rsx.h"
@@ -1869,6 +1870,13 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 		if (!r.dry && durable_sync(&r.dur))
 			partial(&r);
 		index_end(&r);
+		/* A completed backup pass is a snapshot for retention (doc/history.md). */
+		if (!r.dry && !a->sync && a->root_fd >= 0 &&
+		    passes_append(a->root_fd, r.hist.pass, r.code))
+			partial(&r);
+		if (a->keep && a->root_fd >= 0 && passes_recorded(r.code))
+			r.code = exit_worse(r.code, prune_run(a->root_fd, a->root_name, a->keep,
+							      r.dry, log_verbosity >= 2));
 		done_encode(&b, (uint8_t)r.code, &r.st);
 		chan_send(r.c, F_DONE, b.data, b.len);
 		if (chan_flush(r.c, 1) == 0)

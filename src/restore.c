@@ -837,9 +837,7 @@ int restore_main(int argc, const char **argv, const char *usage)
 	struct runcounts counts;
 	struct poptOption table[] = {
 		{ "at", 0, POPT_ARG_STRING, &at, 'a', NULL, NULL },
-		{ "rsh", 'e', POPT_ARG_STRING, &arg, 'e', NULL, NULL },
-		{ "remote-cmd", 0, POPT_ARG_STRING, &arg, 'r', NULL, NULL },
-		{ "timeout", 0, POPT_ARG_STRING, &arg, 't', NULL, NULL },
+		REMOTE_OPTIONS(&arg),
 		{ "in-place", 0, POPT_ARG_NONE, NULL, 'p', NULL, NULL },
 		{ "dry-run", 'n', POPT_ARG_NONE, NULL, 'n', NULL, NULL },
 		{ "verbose", 'v', POPT_ARG_NONE, NULL, 'v', NULL, NULL },
@@ -874,16 +872,8 @@ int restore_main(int argc, const char **argv, const char *usage)
 			break;
 		case 'e':
 		case 'r':
-			free((void *)(rc == 'e' ? o.rsh : o.remote_cmd));
-			*(rc == 'e' ? &o.rsh : &o.remote_cmd) = arg;
-			arg = NULL;
-			break;
 		case 't':
-			rc = parse_number("--timeout", arg, MAX_TIMEOUT, "a number of seconds",
-					  &o.timeout);
-			free((void *)arg);
-			arg = NULL;
-			if (rc) {
+			if (remote_option(&o, rc, &arg)) {
 				rc = EXIT_USAGE;
 				goto out;
 			}

@@ -26,6 +26,7 @@ struct role_args {
 	int sync;		/* sync mode (doc/sync.md): receiver applies a plan */
 	struct restore_src *rsrc;	/* restore: the sender lists and reads this */
 	int start_code;		/* sender: the pass's exit code so far (restore: history unread) */
+	const struct keep_rules *keep;	/* backup --keep-...: prune after the pass; or NULL */
 };
 
 /*

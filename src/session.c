@@ -31,7 +31,9 @@
 #include "proto.h"
 #include "remote.h"
 #include "report.h"
+#include "prune.h"
 #include "restore.h"
+#include "verify.h"
 #include "histindex.h"
 #include "role.h"
 #include "runlog.h"
@@ -507,6 +509,10 @@ static int backup_once(const struct opts *o, const char *src, const char *dest,
 	st.patterns = xmalloc(sizeof(char *) * (st.npatterns + 1));
 	for (i = 0; i < st.npatterns; i++)
 		st.patterns[i] = (char *)exclude_pattern(o->excludes, i);
+	if (!pull && retention_any(&o->keep)) {
+		st.flags |= OPT_KEEP;	/* the server's receiver prunes */
+		st.keep = o->keep;
+	}
 	start_encode(&b, &st);
 	free(st.patterns);
 	chan_send(&c, F_START, b.data, b.len);
@@ -541,6 +547,7 @@ static int backup_once(const struct opts *o, const char *src, const char *dest,
 		ra.flags = o->flags;
 		ra.ex = o->excludes;
 		ra.in_client = 1;
+		ra.keep = pull && retention_any(&o->keep) ? &o->keep : NULL;
 		memset(&stats, 0, sizeof(stats));
 		progress_enable(o->progress);
 		chan_keepalive(&c);
@@ -719,6 +726,9 @@ static int open_root(struct chan *c, const struct start *st, const struct server
 	if (so->read_only && st->role == ROLE_RECEIVER)
 		return server_fail(c, EXIT_ROOTS, "DEST %s: this server is read-only (--read-only): "
 				   "it can be the SRC of a pull, never a DEST", st->root);
+	if (so->read_only && st->role == ROLE_PRUNE)
+		return server_fail(c, EXIT_ROOTS, "DEST %s: this server is read-only (--read-only): "
+				   "prune removes history", st->root);
 	if (so->read_only && st->role == ROLE_SYNC)
 		return server_fail(c, EXIT_ROOTS, "ROOT %s: this server is read-only (--read-only): "
 				   "a sync writes to both sides", st->root);
@@ -806,6 +816,102 @@ static int dir_empty(int fd)
 	return empty;
 }
 
+/*
+ * Roles 5 and 6 (doc/protocol.md, "Prune and verify"): the server does the
+ * work on its DEST, its output and messages going as MSG frames, then sends
+ * DONE with the exit code and waits for the client's DONE.
+ */
+static int serve_dest_command(struct chan *c, const struct start *st, int root_fd)
+{
+	struct buf b = BUF_INIT;
+	const unsigned char *p;
+	size_t n;
+	uint8_t t;
+	int code;
+
+	if (st->role == ROLE_PRUNE)
+		code = prune_run(root_fd, st->root, &st->keep, !!(st->flags & OPT_DRY_RUN),
+				 st->verbosity >= 2);
+	else
+		code = verify_dest(root_fd, st->verbosity >= 2);
+	done_encode(&b, (uint8_t)code, &(struct stats){ 0 });
+	chan_send(c, F_DONE, b.data, b.len);
+	buf_release(&b);
+	if (chan_flush(c, 1) == 0)
+		while (chan_recv(c, &t, &p, &n, 1) == 0 && t != F_DONE)
+			;
+	return code;
+}
+
+int session_remote_command(const struct opts *o, const char *host, struct start *st)
+{
+	struct buf b = BUF_INIT;
+	struct conn cn;
+	const unsigned char *p;
+	size_t n;
+	uint8_t t;
+	int code, k;
+
+	code = session_open(o, host, st, &cn);
+	while (!code) {
+		if (chan_recv(&cn.c, &t, &p, &n, 1) < 0) {
+			code = cn.c.eof ? EXIT_CONNECTION : EXIT_PROTOCOL;
+			break;
+		}
+		if (t == F_DONE) {
+			uint8_t rc;
+			struct stats none;
+
+			if (done_decode(p, n, &rc, &none) || peer_code(rc) != rc) {
+				error("protocol error: malformed DONE");
+				code = EXIT_PROTOCOL;
+				break;
+			}
+			done_encode(&b, EXIT_OK, &(struct stats){ 0 });
+			chan_send(&cn.c, F_DONE, b.data, b.len);
+			chan_flush(&cn.c, 1);
+			code = rc;
+			break;
+		}
+		k = role_common_frame(t, p, n, &code);
+		if (k < 0)
+			break;
+		if (k == 0) {
+			error("protocol error: unexpected %s frame", frame_name(t));
+			code = EXIT_PROTOCOL;
+		}
+	}
+	buf_release(&b);
+	return session_close(&cn, code);
+}
+
+int remote_dest_command(const struct opts *o, int role, const char *arg,
+			const struct keep_rules *keep, int dry, int verbose)
+{
+	char *host = NULL, *rpath = NULL;
+	struct opts oo = *o;
+	struct start st;
+	int code;
+
+	remote_parse(arg, &host, &rpath);
+	oo.excludes = exclude_new();
+	oo.verbosity = verbose ? 2 : 1;
+	memset(&st, 0, sizeof(st));
+	st.role = (uint8_t)role;
+	st.root = *rpath ? rpath : (char *)".";
+	st.flags = dry ? OPT_DRY_RUN : 0;
+	if (keep) {
+		st.flags |= OPT_KEEP;
+		st.keep = *keep;
+	}
+	session_signals();
+	code = session_remote_command(&oo, host, &st);
+	exclude_free(oo.excludes);
+	free(host);
+	free(rpath);
+	return code;
+}
+
 int server_main(int in_fd, int out_fd, const struct server_opts *so)
 {
 	struct restore_src *rsrc = NULL;
@@ -881,11 +987,15 @@ int server_main(int in_fd, int out_fd, const struct server_opts *so)
 	ra.sync = st.role == ROLE_RECEIVER && (st.flags & OPT_RESTORE);
 	ra.rsrc = rsrc;
 	ra.start_code = problems ? EXIT_PARTIAL : EXIT_OK;
+	/* Retention is the receiver's, and only with a rule (none would keep one snapshot). */
+	ra.keep = (st.flags & OPT_KEEP) && retention_any(&st.keep) ? &st.keep : NULL;
 	chan_keepalive(&c);
 	if (st.role == ROLE_SYNC)
 		code = root_fd < 0 ? EXIT_ROOTS : syncpeer_serve(&c, root_fd, st.root, st.flags, ex);
 	else if (st.role == ROLE_RECEIVER)
 		code = receiver_run(&ra, &stats);
+	else if (st.role == ROLE_PRUNE || st.role == ROLE_VERIFY)
+		code = root_fd < 0 ? EXIT_ROOTS : serve_dest_command(&c, &st, root_fd);
 	else
 		code = sender_run(&ra, &stats);
 	chan_keepalive(NULL);

@@ -56,6 +56,22 @@ void session_not_for_server(int fd);
 /* Close the channel and wait for the server; returns the pass's exit code. */
 int session_close(struct conn *cn, int code);
 
+/*
+ * A command the server runs on its DEST (ST's role: ROLE_PRUNE or
+ * ROLE_VERIFY): open the session, print what the server says, end with its
+ * exit code.
+ */
+int session_remote_command(const struct opts *o, const char *host, struct start *st);
+
+struct keep_rules;
+/*
+ * prune (ROLE_PRUNE, by KEEP) or verify (ROLE_VERIFY) of the remote DEST
+ * ARG ([user@]host:path) with O's -e, --remote-cmd and --timeout. Returns
+ * the exit code.
+ */
+int remote_dest_command(const struct opts *o, int role, const char *arg,
+			const struct keep_rules *keep, int dry, int verbose);
+
 /* shelter --server on IN_FD/OUT_FD, within what SO allows. Returns the exit code. */
 int server_main(int in_fd, int out_fd, const struct server_opts *so);
 

@@ -16,15 +16,19 @@
 #include <unistd.h>
 
 #include "beneath.h"
+#include "bounds.h"
 #include "durable.h"
 #include "escape.h"
 #include "exitcode.h"
 #include "histindex.h"
 #include "log.h"
 #include "mirrorindex.h"
+#include "opts.h"
 #include "path.h"
+#include "proto.h"
 #include "remote.h"
 #include "scan.h"
+#include "session.h"
 #include "verify.h"
 
 /* One finding, kept for --json (and counted). */
@@ -89,9 +93,9 @@ static void say(const struct verify *v, const char *what, const char *path,
 
 		hash_hex(want, a);
 		hash_hex(got, b);
-		printf("%s: %s: expected %s, got %s\n", what, p, a, b);
+		output("%s: %s: expected %s, got %s", what, p, a, b);
 	} else {
-		printf("%s: %s\n", what, p);
+		output("%s: %s", what, p);
 	}
 	free(p);
 }
@@ -143,8 +147,8 @@ static void missing(struct verify *v, struct miwriter *w, const struct mrec *m,
 		if (v->verbose && !v->json) {
 			char *p = escape_bytes(m->path, strlen(m->path));
 
-			printf("kept since: %s (a pass that did not finish moved it into the "
-			       "history)\n", p);
+			output("kept since: %s (a pass that did not finish moved it into the "
+			       "history)", p);
 			free(p);
 		}
 		return;
@@ -256,7 +260,7 @@ static void verify_mirror(struct verify *v, int dest_fd, const struct hlist *l,
 				if (v->verbose && !v->json) {
 					char *p = escape_bytes(e.path, strlen(e.path));
 
-					printf("ok: %s\n", p);
+					output("ok: %s", p);
 					free(p);
 				}
 				changed |= rec.damaged;
@@ -328,7 +332,7 @@ static void verify_history(struct verify *v, int dest_fd, const struct hlist *hl
 		} else if (v->verbose && !v->json) {
 			char *p = escape_bytes(rel, strlen(rel));
 
-			printf("ok: %s\n", p);
+			output("ok: %s", p);
 			free(p);
 		}
 		free(rel);
@@ -366,86 +370,122 @@ static void json_list(const struct findings *f, const char *name)
 	fputs("]", stdout);
 }
 
+/* Verify the DEST open as FD with V's settings (doc/history.md "verify"); the exit code. */
+static int verify_run(struct verify *v, int fd)
+{
+	struct hlist hl;
+	unsigned unreadable = 0;
+
+	hist_load(&hl, fd, "", 0);
+	verify_mirror(v, fd, &hl, &unreadable);
+	verify_history(v, fd, &hl, &unreadable);
+	hist_release(&hl);
+	if (v->damaged.n || v->missing.n)
+		v->code = EXIT_VERIFY;
+	else if (unreadable && !v->code)
+		v->code = EXIT_PARTIAL;
+	if (v->json) {
+		printf("{\"files\": %llu, \"bytes\": %llu, \"index\": \"%s\", \"unreadable\": %u",
+		       (unsigned long long)v->files, (unsigned long long)v->bytes,
+		       v->index_state ? v->index_state : "ok", unreadable);
+		json_list(&v->damaged, "damaged");
+		json_list(&v->missing, "missing");
+		json_list(&v->unrecorded, "unrecorded");
+		printf(", \"exit\": %d}\n", v->code);
+	} else {
+		output("verified %llu files, %llu bytes: %zu damaged, %zu missing, %zu without a "
+		       "record%s", (unsigned long long)v->files, (unsigned long long)v->bytes,
+		       v->damaged.n, v->missing.n, v->unrecorded.n,
+		       unreadable ? ", some unreadable (above)" : "");
+	}
+	fflush(stdout);
+	release(&v->damaged);
+	release(&v->missing);
+	release(&v->unrecorded);
+	return v->code;
+}
+
 int verify_main(int argc, const char **argv, const char *usage)
 {
+	const char *arg = NULL;
 	struct poptOption table[] = {
 		{ "verbose", 'v', POPT_ARG_NONE, NULL, 'v', NULL, NULL },
 		{ "json", 0, POPT_ARG_NONE, NULL, 'j', NULL, NULL },
+		REMOTE_OPTIONS(&arg),
 		{ "help", 'h', POPT_ARG_NONE, NULL, 'h', NULL, NULL },
 		POPT_TABLEEND
 	};
 	poptContext pc = poptGetContext("shelter verify", argc, argv, table, 0);
 	struct verify v;
-	struct hlist hl;
+	struct opts o;
 	const char **rest;
-	unsigned unreadable = 0;
-	int rc, fd;
+	int rc, fd, bad = 0;
 
 	memset(&v, 0, sizeof(v));
+	memset(&o, 0, sizeof(o));
+	o.timeout = DEFAULT_TIMEOUT;
 	while ((rc = poptGetNextOpt(pc)) > 0) {
 		if (rc == 'v')
 			v.verbose = 1;
 		else if (rc == 'j')
 			v.json = 1;
+		else if (rc == 'e' || rc == 'r' || rc == 't')
+			bad |= remote_option(&o, rc, &arg) != 0;
 		else if (rc == 'h') {
 			fputs(usage, stdout);
-			poptFreeContext(pc);
-			return EXIT_OK;
+			rc = EXIT_OK;
+			goto out;
 		}
+	}
+	if (bad) {
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if (rc < -1) {
 		fprintf(stderr, "shelter: %s: %s\nTry 'shelter --help' for more information.\n",
 			poptBadOption(pc, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
-		poptFreeContext(pc);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	rest = poptGetArgs(pc);
 	if (!rest || !rest[0] || rest[1]) {
 		fprintf(stderr, "shelter: verify needs exactly one path: DEST\n"
 			"Try 'shelter --help' for more information.\n");
-		poptFreeContext(pc);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (is_remote_arg(rest[0]) && v.json) {
+		fprintf(stderr, "shelter: verify --json %s: --json is for a local DEST; over ssh "
+			"the lines come as text\nTry 'shelter --help' for more information.\n",
+			rest[0]);
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if (is_remote_arg(rest[0])) {
-		fprintf(stderr, "shelter: verify %s: a remote DEST is not supported yet; run "
-			"shelter verify on the machine that holds DEST (ssh HOST shelter verify "
-			"PATH)\n", rest[0]);
-		poptFreeContext(pc);
-		return EXIT_USAGE;
+		rc = remote_dest_command(&o, ROLE_VERIFY, rest[0], NULL, 0, v.verbose);
+		goto out;
 	}
 	fd = open(rest[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		error("DEST %s: %s", rest[0], strerror(errno));
-		poptFreeContext(pc);
-		return EXIT_ROOTS;
+		rc = EXIT_ROOTS;
+		goto out;
 	}
-	hist_load(&hl, fd, "", 0);
-	verify_mirror(&v, fd, &hl, &unreadable);
-	verify_history(&v, fd, &hl, &unreadable);
-	hist_release(&hl);
+	rc = verify_run(&v, fd);
 	close(fd);
-	if (v.damaged.n || v.missing.n)
-		v.code = EXIT_VERIFY;
-	else if (unreadable && !v.code)
-		v.code = EXIT_PARTIAL;
-	if (v.json) {
-		printf("{\"files\": %llu, \"bytes\": %llu, \"index\": \"%s\", \"unreadable\": %u",
-		       (unsigned long long)v.files, (unsigned long long)v.bytes,
-		       v.index_state ? v.index_state : "ok", unreadable);
-		json_list(&v.damaged, "damaged");
-		json_list(&v.missing, "missing");
-		json_list(&v.unrecorded, "unrecorded");
-		printf(", \"exit\": %d}\n", v.code);
-	} else {
-		printf("verified %llu files, %llu bytes: %zu damaged, %zu missing, %zu without a "
-		       "record%s\n", (unsigned long long)v.files, (unsigned long long)v.bytes,
-		       v.damaged.n, v.missing.n, v.unrecorded.n,
-		       unreadable ? ", some unreadable (above)" : "");
-	}
-	fflush(stdout);
-	release(&v.damaged);
-	release(&v.missing);
-	release(&v.unrecorded);
+out:
+	free((void *)arg);
+	free((void *)o.rsh);
+	free((void *)o.remote_cmd);
 	poptFreeContext(pc);
-	return v.code;
+	return rc;
+}
+
+int verify_dest(int dest_fd, int verbose)
+{
+	struct verify v;
+
+	memset(&v, 0, sizeof(v));
+	v.verbose = verbose;
+	return verify_run(&v, dest_fd);
 }

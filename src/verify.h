@@ -4,4 +4,7 @@
 
 int verify_main(int argc, const char **argv, const char *usage);
 
+/* Verify the DEST open as DEST_FD (a server's role 6); VERBOSE lists sound files too. */
+int verify_dest(int dest_fd, int verbose);
+
 #endif

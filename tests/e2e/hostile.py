@@ -1181,7 +1181,7 @@ def start_first(peer, root, args):
 @case
 def start_bad_role(peer, root, args):
     peer.send(HELLO, hello())
-    peer.send(START, start(5, root))  # 3 is the sync peer, 4 a restore (doc/protocol.md)
+    peer.send(START, start(9, root))  # 3 sync, 4 restore, 5 prune, 6 verify (doc/protocol.md)
 
 
 @case

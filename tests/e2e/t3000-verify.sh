@@ -78,11 +78,11 @@ t 'the index follows edits, deletions, renames, type changes, -c and --no-histor
 	sh_run 0 backup src dst && index_ok dst && verify 0 dst
 '
 
-t 'a pass with nothing to do writes nothing; a chmod only updates the ctime of its record' '
+t 'a pass with nothing to do leaves the index alone; a chmod only updates the ctime of its record' '
 	tree && sh_run 0 backup src dst && ix=dst/.shelter/mirror.index &&
 	before=$(stat -c "%i %.9Y" $ix) && sh_run 0 backup src dst &&
 	expect_eq "$before" "$(stat -c "%i %.9Y" $ix)" "the index after a pass with nothing to do" &&
-	expect_eq mirror.index "$(ls -A dst/.shelter)" &&
+	expect_eq "lock mirror.index passes" "$(ls -A dst/.shelter | tr "\n" " " | sed "s/ \$//")" "DEST/.shelter (passes: retention)" &&
 	chmod 600 src/docs/report.txt && sh_run 0 backup -i src dst &&
 	expect_eq ".f...p..... docs/report.txt" "$(grep "^[>c.*][fdL]" out || true)" &&
 	index_ok dst && verify 0 dst &&
@@ -191,8 +191,8 @@ t 'a pass killed mid-way leaves the old index; verify does not call replaced fil
 	sh_run 0 backup src dst && check_same src dst && index_ok dst && verify 0 dst
 '
 
-t 'verify: a remote DEST, no DEST, a file as DEST, usage' '
-	verify 1 testhost:/tmp/x && grep -q "remote DEST is not supported" err &&
+t 'verify: --json of a remote DEST, no DEST, a file as DEST, usage' '
+	verify 1 --json testhost:/tmp/x && grep -q "json is for a local DEST" err &&
 	verify 3 nothere && grep -q "nothere" err &&
 	: >f && verify 3 f &&
 	verify 1 && verify 1 a b && verify 1 --bogus x &&

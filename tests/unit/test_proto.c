@@ -213,7 +213,7 @@ END_TEST
 START_TEST(start_round_trip)
 {
 	char *pats[] = { "*.o", "/build/", "a b" };
-	struct start s = { ROLE_RECEIVER, OPT_DRY_RUN | OPT_ITEMIZE, 3, 45, "/some/dest", pats, 3 }, g;
+	struct start s = { ROLE_RECEIVER, OPT_DRY_RUN | OPT_ITEMIZE, 3, 45, "/some/dest", pats, 3, { 0 } }, g;
 	struct buf b = BUF_INIT;
 	char why[WHYLEN];
 
@@ -314,7 +314,7 @@ START_TEST(start_rejects)
 {
 	struct buf b = BUF_INIT, ok = BUF_INIT;
 	char why[WHYLEN], *longroot;
-	struct start s = { ROLE_RECEIVER, 0, 1, 600, "/d", NULL, 0 };
+	struct start s = { ROLE_RECEIVER, 0, 1, 600, "/d", NULL, 0, { 0 } };
 	size_t n;
 
 	/* every truncation of a valid START with two patterns */
@@ -339,7 +339,7 @@ START_TEST(start_rejects)
 	buf_put_u32(&b, 0);
 	ck_assert_int_eq(start_try(&b, why), -1);
 	ck_assert_msg(strstr(why, "role") != NULL, "reason: %s", why);
-	start_head(&b, 4, 0, 1, "/d", 2);	/* 3 is the sync peer */
+	start_head(&b, 7, 0, 1, "/d", 2);	/* 3 sync, 4 restore, 5 prune, 6 verify */
 	buf_put_u32(&b, 0);
 	ck_assert_int_eq(start_try(&b, why), -1);
 	start_head(&b, 255, 0, 1, "/d", 2);
@@ -356,8 +356,8 @@ START_TEST(start_rejects)
 	start_head_t(&b, ROLE_RECEIVER, 0, 1, 0, "/d", 2);
 	buf_put_u32(&b, 0);
 	ck_assert_int_eq(start_try(&b, why), 0);
-	/* unknown flags (0x10 is a sync peer's "create root") */
-	start_head(&b, ROLE_RECEIVER, 0x20, 1, "/d", 2);
+	/* unknown flags (0x10 create root, 0x20 retention, 0x40 restore, 0x80 in place) */
+	start_head(&b, ROLE_RECEIVER, 0x100, 1, "/d", 2);
 	buf_put_u32(&b, 0);
 	ck_assert_int_eq(start_try(&b, why), -1);
 	ck_assert_msg(strstr(why, "flags") != NULL, "reason: %s", why);
