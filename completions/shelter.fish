@@ -131,3 +131,4 @@ complete -c shelter -n $prune -a '(__fish_complete_directories (commandline -ct)
 complete -c shelter -n '__fish_seen_subcommand_from prune verify' -s e -l rsh -x -a '(__fish_complete_command)' -d 'Run COMMAND instead of ssh to reach the remote side'
 complete -c shelter -n '__fish_seen_subcommand_from prune verify' -l remote-cmd -r -F -d 'The shelter binary on the remote side'
 complete -c shelter -n '__fish_seen_subcommand_from prune verify' -l timeout -x -a '0 60 600 3600' -d 'Give up when no data moves for SECONDS (default 600, 0 = never)'
+complete -c shelter -n '__fish_seen_subcommand_from prune verify' -l run-log -r -F -d 'Append the run\'s JSON line to FILE'

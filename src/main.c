@@ -140,6 +140,7 @@ static const char usage_text[] =
 	"  -v, --verbose            (prune) list kept snapshots and removed versions\n"
 	"  -e, --rsh, --remote-cmd, --timeout: (prune, verify) as for backup, when DEST\n"
 	"                           is [user@]host:path\n"
+	"      --run-log=FILE       (prune, verify) append the run's JSON line to FILE\n"
 	"\n"
 	"Server options (for a command=\"...\" line in authorized_keys; see shelter(1)):\n"
 	"      --server             speak the protocol on stdin/stdout\n"

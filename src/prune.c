@@ -29,6 +29,7 @@
 #include "prune.h"
 #include "remote.h"
 #include "retention.h"
+#include "runlog.h"
 #include "session.h"
 
 #define PASSES_HEADER "shelter-passes 1\n"
@@ -933,6 +934,7 @@ int prune_main(int argc, const char **argv, const char *usage)
 		{ "dry-run", 'n', POPT_ARG_NONE, NULL, 'n', NULL, NULL },
 		{ "verbose", 'v', POPT_ARG_NONE, NULL, 'v', NULL, NULL },
 		REMOTE_OPTIONS(&arg),
+		{ "run-log", 0, POPT_ARG_STRING, &arg, 'l', NULL, NULL },
 		{ "help", 'h', POPT_ARG_NONE, NULL, 'h', NULL, NULL },
 		POPT_TABLEEND
 	};
@@ -942,7 +944,9 @@ int prune_main(int argc, const char **argv, const char *usage)
 	poptContext pc = poptGetContext("shelter prune", argc, argv, table, 0);
 	struct keep_rules r;
 	struct opts o;
+	struct runlog *rl;
 	const char **rest;
+	char *run_log = NULL;
 	int rc, dry = 0, verbose = 0, bad = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -955,6 +959,11 @@ int prune_main(int argc, const char **argv, const char *usage)
 		case 'e': case 'r': case 't':
 			if (remote_option(&o, rc, &arg))
 				bad = 1;
+			break;
+		case 'l':
+			free(run_log);
+			run_log = (char *)arg;
+			arg = NULL;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -973,6 +982,7 @@ int prune_main(int argc, const char **argv, const char *usage)
 		poptFreeContext(pc);
 		free((void *)o.rsh);
 		free((void *)o.remote_cmd);
+		free(run_log);
 		return EXIT_USAGE;
 	}
 	rest = poptGetArgs(pc);
@@ -988,13 +998,17 @@ int prune_main(int argc, const char **argv, const char *usage)
 			"removes all history by default)\nTry 'shelter --help' for more "
 			"information.\n", rest[0]);
 		rc = EXIT_USAGE;
-	} else if (is_remote_arg(rest[0])) {
-		rc = remote_dest_command(&o, ROLE_PRUNE, rest[0], &r, dry, verbose);
 	} else {
-		rc = prune_dest(rest[0], &r, dry, verbose);
+		rl = runlog_begin("prune", rest, 1, run_log);
+		rl->dry_run = dry;
+		runlog_arm(rl);
+		rc = runlog_finish(rl, is_remote_arg(rest[0]) ?
+				   remote_dest_command(&o, ROLE_PRUNE, rest[0], &r, dry, verbose) :
+				   prune_dest(rest[0], &r, dry, verbose));
 	}
 	poptFreeContext(pc);
 	free((void *)o.rsh);
 	free((void *)o.remote_cmd);
+	free(run_log);
 	return rc;
 }

@@ -338,6 +338,14 @@ out:
 	return ret;
 }
 
+int runlog_finish(struct runlog *rl, int code)
+{
+	runlog_end(rl, code);
+	runlog_write(rl);
+	runlog_free(rl);
+	return code;
+}
+
 void runlog_free(struct runlog *rl)
 {
 	size_t i;

@@ -71,6 +71,8 @@ void runlog_end(struct runlog *rl, int code);
  */
 int runlog_write(struct runlog *rl);
 void runlog_free(struct runlog *rl);
+/* runlog_end, runlog_write and runlog_free at once; returns CODE. */
+int runlog_finish(struct runlog *rl, int code);
 
 /* "ok", "warning" or "failed" for the run as it ended. */
 const char *runlog_result(const struct runlog *rl);

@@ -27,6 +27,7 @@
 #include "path.h"
 #include "proto.h"
 #include "remote.h"
+#include "runlog.h"
 #include "scan.h"
 #include "session.h"
 #include "verify.h"
@@ -412,13 +413,16 @@ int verify_main(int argc, const char **argv, const char *usage)
 		{ "verbose", 'v', POPT_ARG_NONE, NULL, 'v', NULL, NULL },
 		{ "json", 0, POPT_ARG_NONE, NULL, 'j', NULL, NULL },
 		REMOTE_OPTIONS(&arg),
+		{ "run-log", 0, POPT_ARG_STRING, &arg, 'l', NULL, NULL },
 		{ "help", 'h', POPT_ARG_NONE, NULL, 'h', NULL, NULL },
 		POPT_TABLEEND
 	};
 	poptContext pc = poptGetContext("shelter verify", argc, argv, table, 0);
 	struct verify v;
 	struct opts o;
+	struct runlog *rl;
 	const char **rest;
+	char *run_log = NULL;
 	int rc, fd, bad = 0;
 
 	memset(&v, 0, sizeof(v));
@@ -431,6 +435,11 @@ int verify_main(int argc, const char **argv, const char *usage)
 			v.json = 1;
 		else if (rc == 'e' || rc == 'r' || rc == 't')
 			bad |= remote_option(&o, rc, &arg) != 0;
+		else if (rc == 'l') {
+			free(run_log);
+			run_log = (char *)arg;
+			arg = NULL;
+		}
 		else if (rc == 'h') {
 			fputs(usage, stdout);
 			rc = EXIT_OK;
@@ -461,22 +470,23 @@ int verify_main(int argc, const char **argv, const char *usage)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	rl = runlog_begin("verify", rest, 1, run_log);
+	runlog_arm(rl);
 	if (is_remote_arg(rest[0])) {
 		rc = remote_dest_command(&o, ROLE_VERIFY, rest[0], NULL, 0, v.verbose);
-		goto out;
-	}
-	fd = open(rest[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
+	} else if ((fd = open(rest[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		error("DEST %s: %s", rest[0], strerror(errno));
 		rc = EXIT_ROOTS;
-		goto out;
+	} else {
+		rc = verify_run(&v, fd);
+		close(fd);
 	}
-	rc = verify_run(&v, fd);
-	close(fd);
+	runlog_finish(rl, rc);
 out:
 	free((void *)arg);
 	free((void *)o.rsh);
 	free((void *)o.remote_cmd);
+	free(run_log);
 	poptFreeContext(pc);
 	return rc;
 }

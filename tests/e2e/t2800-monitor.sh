@@ -162,6 +162,17 @@ t 'run log: sync and restore write their lines too' '
 	cmp rt/d/b src/d/b
 '
 
+t 'run log: prune and verify write their lines too, a damaged DEST as failed 16' '
+	tree && sh_run 0 backup src dst && echo changed >src/a && sh_run 0 backup src dst &&
+	sh_run 0 prune --run-log=$PWD/r.log --keep-last 1 dst &&
+	expect_eq "prune dst ok 0" "$(field r.log "r[\"command\"], *r[\"roots\"], r[\"result\"], r[\"exit_code\"]")" &&
+	sh_run 0 verify --run-log=$PWD/r.log dst &&
+	expect_eq "verify dst ok 0 2" "$(field r.log "r[\"command\"], *r[\"roots\"], r[\"result\"], r[\"exit_code\"], len(L)")" &&
+	touch -r dst/d/b stamp && printf X | dd of=dst/d/b bs=1 conv=notrunc status=none && touch -r stamp dst/d/b &&
+	sh_run 16 verify --run-log=$PWD/r.log dst &&
+	expect_eq "verify failed 16 3" "$(field r.log "r[\"command\"], r[\"result\"], r[\"exit_code\"], len(L)")"
+'
+
 t 'run log: a pass ended by SIGTERM (here during a slow --pre) still leaves its line, exit 20' '
 	tree && { "$SHELTER" backup --run-log=$PWD/r.log --pre "touch started; sleep 2" src dst >out 2>err & pid=$!; } &&
 	for _ in $(seq 50); do [ -e started ] && break; sleep 0.1; done &&

@@ -203,7 +203,7 @@ t 'completions offer verify and its options (bash, fish), --help and the man pag
 	bc() { bash -c ". \"\$1\"; shift; COMP_WORDS=(\"\$@\"); COMP_CWORD=\$((\$# - 1)); _shelter
 		printf \"%s\\n\" \"\${COMPREPLY[@]}\"" x "$TOP_SRCDIR/completions/shelter" "$@"; } &&
 	expect_eq "verify" "$(bc shelter veri)" &&
-	expect_eq "$(printf -- "--help\n--json\n--verbose")" "$(bc shelter verify -- | sort)" &&
+	expect_eq "$(printf -- "--help\n--json\n--remote-cmd\n--rsh\n--run-log\n--timeout\n--verbose")" "$(bc shelter verify -- | sort)" &&
 	expect_eq "--json" "$(bc shelter verify --j)" &&
 	mkdir dirA && expect_eq "dirA" "$(bc shelter verify di)" &&
 	if command -v fish >/dev/null; then
