@@ -10,24 +10,10 @@
 #include <unistd.h>
 
 #include "ckfile.h"
+#include "durable.h"
 #include "log.h"
 
 #define CHUNK (256u << 10)
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* mkdir -p for the directories of FILE (0700: they tell what a user keeps). */
 int ckw_make_parents(int dirfd, const char *file)

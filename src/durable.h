@@ -41,4 +41,7 @@ void tmp_name(char *out, size_t n);
 /* 1 if NAME is one of those (a leftover of an interrupted pass). */
 int is_tmp_name(const char *name);
 
+/* Write all N bytes of P to FD, again after EINTR: 0, or -1 with errno set. */
+int write_all(int fd, const void *p, size_t n);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "beneath.h"
 #include "buf.h"
+#include "durable.h"
 #include "escape.h"
 #include "hash.h"
 #include "history.h"
@@ -58,22 +59,6 @@ char *history_record(int event, const struct stat *st, const unsigned char *hash
 	free(epath);
 	free(etarget);
 	return rec;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Create .shelter/history/<PASS>/{tree,index} on first use. */

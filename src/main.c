@@ -434,8 +434,7 @@ int main(int argc, const char **argv)
 		}
 	}
 	if (rc < -1) {
-		fprintf(stderr, "shelter: %s: %s\nTry 'shelter --help' for more information.\n",
-			poptBadOption(pc, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+		popt_error(pc, rc);
 		poptFreeContext(pc);
 		opts_release(&o);
 		server_opts_release(&so);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <popt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -40,4 +41,10 @@ int remote_option(struct opts *o, int val, const char **arg)
 	}
 	*arg = NULL;
 	return rc;
+}
+
+void popt_error(poptContext pc, int rc)
+{
+	fprintf(stderr, "shelter: %s: %s\nTry 'shelter --help' for more information.\n",
+		poptBadOption(pc, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
 }

@@ -76,6 +76,11 @@ int parse_number(const char *option, const char *arg, unsigned max, const char *
 	{ "timeout", 0, POPT_ARG_STRING, argp, 't', NULL, NULL }
 int remote_option(struct opts *o, int val, const char **arg);
 
+/* Print the usage error for popt's error RC (an unknown option, a missing value). */
+struct poptContext_s;
+void popt_error(struct poptContext_s *pc, int rc);
+
+
 /* What a server may do (--server's own options, for authorized_keys). */
 struct server_opts {
 	const char *restrict_dir;	/* --restrict DIR: every root is inside it */

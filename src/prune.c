@@ -19,6 +19,7 @@
 #include "bounds.h"
 #include "chan.h"
 #include "buf.h"
+#include "durable.h"
 #include "escape.h"
 #include "exitcode.h"
 #include "histindex.h"
@@ -34,22 +35,6 @@
 
 #define PASSES_HEADER "shelter-passes 1\n"
 #define INDEX_HEADER "shelter-history 1\n"
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* DEST/.shelter/lock, locked with OP (LOCK_EX, maybe | LOCK_NB); -1 with errno. */
 static int take_lock(int sh_fd, int op)
@@ -977,8 +962,7 @@ int prune_main(int argc, const char **argv, const char *usage)
 		}
 	}
 	if (rc < -1) {
-		fprintf(stderr, "shelter: %s: %s\nTry 'shelter --help' for more information.\n",
-			poptBadOption(pc, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+		popt_error(pc, rc);
 		poptFreeContext(pc);
 		free((void *)o.rsh);
 		free((void *)o.remote_cmd);

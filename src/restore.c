@@ -372,22 +372,6 @@ static void say(struct restore *r, const char *path, char type, const char *targ
 	free(t);
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Move the entry NAME in DIRFD (lstat data ST) aside into
  * TARGET/.shelter/history/<PASS>/, as a backup pass would. 0, or -1 and
@@ -893,8 +877,7 @@ int restore_main(int argc, const char **argv, const char *usage)
 		}
 	}
 	if (rc < -1) {
-		fprintf(stderr, "shelter: %s: %s\nTry 'shelter --help' for more information.\n",
-			poptBadOption(pc, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+		popt_error(pc, rc);
 		rc = EXIT_USAGE;
 		goto out;
 	}

@@ -19,6 +19,7 @@
 #include "exitcode.h"
 #include "histindex.h"
 #include "log.h"
+#include "opts.h"
 #include "runlog.h"
 
 #define MAX_DEPTH 16
@@ -475,8 +476,7 @@ int status_main(int argc, const char **argv, const char *usage)
 		}
 	}
 	if (rc < -1) {
-		fprintf(stderr, "shelter: %s: %s\nTry 'shelter --help' for more information.\n",
-			poptBadOption(pc, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+		popt_error(pc, rc);
 		rc = EXIT_USAGE;
 		goto out;
 	}

@@ -451,8 +451,7 @@ int verify_main(int argc, const char **argv, const char *usage)
 		goto out;
 	}
 	if (rc < -1) {
-		fprintf(stderr, "shelter: %s: %s\nTry 'shelter --help' for more information.\n",
-			poptBadOption(pc, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+		popt_error(pc, rc);
 		rc = EXIT_USAGE;
 		goto out;
 	}

@@ -17,6 +17,7 @@
 #include "exitcode.h"
 #include "histindex.h"
 #include "log.h"
+#include "opts.h"
 #include "remote.h"
 #include "restore.h"
 
@@ -107,8 +108,7 @@ int versions_main(int argc, const char **argv, const char *usage)
 		}
 	}
 	if (rc < -1) {
-		fprintf(stderr, "shelter: %s: %s\nTry 'shelter --help' for more information.\n",
-			poptBadOption(pc, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+		popt_error(pc, rc);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}

@@ -1,5 +1,6 @@
 # restore-lib.sh - the fixture t2300 (local restore) and t3400 (restore
-# over ssh) share: three real backup passes ("days") and tree comparison.
+# over ssh) share: three real backup passes ("days"); trees compare with
+# lib.sh's same_tree.
 # Sourced after lib.sh; sets T0..T2, D (the DEST), DAY1..DAY3 (the trees
 # each pass saw).
 
@@ -39,20 +40,6 @@ days() {
 	cp -a src day3
 }
 
-# manifest DIR: every entry below DIR but .shelter: path, type, mode, mtime
-# (ns), size and symlink target, then the sha256 of every file. Cheaper
-# than lib.sh's tree_manifest (no python), so the script stays fast.
-manifest() {
-	(cd "$1" && find . -mindepth 1 -path ./.shelter -prune -o \
-		-type d -printf '%P %y %m %T@\n' -o -printf '%P %y %m %T@ %s %l\n' | LC_ALL=C sort &&
-	find . -path ./.shelter -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum)
-}
-
-# same_tree A B: same entries, types, modes, mtimes (ns), sizes, targets, content
-same_tree() {
-	manifest "$1" >"$T_ROOT/mf1.$$" && manifest "$2" >"$T_ROOT/mf2.$$" &&
-	diff -u "$T_ROOT/mf1.$$" "$T_ROOT/mf2.$$" || fail "trees $1 and $2 differ"
-}
 
 # The three days, once: DEST's inodes must be the ones the passes made
 # (their birth times count), so tests that only read it share it; tests

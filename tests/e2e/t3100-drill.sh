@@ -14,19 +14,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
-# manifest DIR: every entry below DIR but .shelter: path, type, mode, mtime
-# (ns), size and symlink target, then the sha256 of every file.
-manifest() {
-	(cd "$1" && find . -mindepth 1 -path ./.shelter -prune -o \
-		-type d -printf '%P %y %m %T@\n' -o -printf '%P %y %m %T@ %s %l\n' | LC_ALL=C sort &&
-	find . -path ./.shelter -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum)
-}
-
-same_tree() {
-	manifest "$1" >"$T_ROOT/mf1.$$" && manifest "$2" >"$T_ROOT/mf2.$$" &&
-	diff -u "$T_ROOT/mf1.$$" "$T_ROOT/mf2.$$" || fail "trees $1 and $2 differ"
-}
-
 # work D: day D's changes to src/ (day 1 makes the tree).
 work() {
 	local d=$1 f

@@ -9,53 +9,7 @@
 
 if ! sshd_start >"$T_ROOT/sshd-start.log" 2>&1; then
 	skip 'remote restore' "no usable sshd: $(tail -1 "$T_ROOT/sshd-start.log")"
-	# three_passes: dst backed up three times, a changed each time
-three_passes() {
-	mkdir src && echo one >src/a && echo same >src/b &&
-	sh_run 0 backup src dst && echo two >src/a && sh_run 0 backup src dst &&
-	echo three >src/a && sh_run 0 backup src dst &&
-	expect_eq 3 "$(grep -c "	" dst/.shelter/passes)" "passes recorded"
-}
-
-t 'prune over ssh: -n lists and changes nothing, then the forgotten versions go' '
-	three_passes && listing dst >before &&
-	sh_run 0 prune -n --keep-last 1 -e "$SSH" --remote-cmd "$SHELTER" "testhost:$PWD/dst" &&
-	grep -q "forget" out && listing dst >after && diff -u before after &&
-	sh_run 0 prune -v --keep-last 1 -e "$SSH" --remote-cmd "$SHELTER" "testhost:$PWD/dst" &&
-	grep -q "remove" out &&
-	expect_eq 1 "$(grep -c "	" dst/.shelter/passes)" "passes kept" &&
-	sh_run 0 versions dst/a && expect_eq 1 "$(wc -l <out)" "versions of a left" &&
-	expect_eq three "$(cat dst/a)" &&
-	sh_run 1 prune -e "$SSH" --remote-cmd "$SHELTER" "testhost:$PWD/dst" && grep -q "at least one" err
-'
-
-t 'prune over ssh: a read-only server refuses, a missing DEST is exit 3' '
-	three_passes &&
-	d=$T_ROOT/sshd && ssh-keygen -q -t ed25519 -N "" -f "$d/key_ro" &&
-	printf "command=\"%s --server --read-only\",restrict %s\n" "$SHELTER" "$(cat "$d/key_ro.pub")" \
-		>>"$d/authorized_keys" &&
-	R="$SSH -i $d/key_ro -o IdentitiesOnly=yes" &&
-	sh_run 3 prune -e "$R" --keep-last 1 "testhost:$PWD/dst" && grep -q "read-only" err &&
-	expect_eq 3 "$(grep -c "	" dst/.shelter/passes)" "passes after a refused prune" &&
-	sh_run 3 prune -e "$SSH" --remote-cmd "$SHELTER" --keep-last 1 "testhost:$PWD/none" &&
-	grep -q "testhost: DEST .*none" err
-'
-
-t 'verify over ssh: sound, then a damaged mirror file named with both hashes, exit 16' '
-	three_passes &&
-	sh_run 0 verify -e "$SSH" --remote-cmd "$SHELTER" "testhost:$PWD/dst" &&
-	grep -q "^verified 4 files, 19 bytes: 0 damaged, 0 missing, 0 without a record" out &&
-	good=$(xxhsum -H2 dst/b | cut -d" " -f1) &&
-	touch -r dst/b stamp && printf X | dd of=dst/b bs=1 seek=1 conv=notrunc status=none &&
-	touch -r stamp dst/b && bad=$(xxhsum -H2 dst/b | cut -d" " -f1) &&
-	sh_run 16 verify -e "$SSH" --remote-cmd "$SHELTER" "testhost:$PWD/dst" &&
-	grep -qx "damaged: b: expected $good, got $bad" out &&
-	sh_run 0 backup src dst && cmp src/b dst/b &&
-	sh_run 0 verify -v -e "$SSH" --remote-cmd "$SHELTER" "testhost:$PWD/dst" && grep -qx "ok: b" out &&
-	sh_run 1 verify --json -e "$SSH" "testhost:$PWD/dst" && grep -q "json is for a local DEST" err
-'
-
-done_testing
+	done_testing
 	exit
 fi
 . "$(dirname "$0")/restore-lib.sh"
