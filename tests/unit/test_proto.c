@@ -213,7 +213,8 @@ END_TEST
 START_TEST(start_round_trip)
 {
 	char *pats[] = { "*.o", "/build/", "a b" };
-	struct start s = { ROLE_RECEIVER, OPT_DRY_RUN | OPT_ITEMIZE, 3, 45, "/some/dest", pats, 3, { 0 } }, g;
+	struct start s = { ROLE_RECEIVER, OPT_DRY_RUN | OPT_ITEMIZE, 3, 45, "/some/dest", pats, 3, { 0 },
+			   0, 0, 0 }, g;
 	struct buf b = BUF_INIT;
 	char why[WHYLEN];
 
@@ -314,7 +315,7 @@ START_TEST(start_rejects)
 {
 	struct buf b = BUF_INIT, ok = BUF_INIT;
 	char why[WHYLEN], *longroot;
-	struct start s = { ROLE_RECEIVER, 0, 1, 600, "/d", NULL, 0, { 0 } };
+	struct start s = { ROLE_RECEIVER, 0, 1, 600, "/d", NULL, 0, { 0 }, 0, 0, 0 };
 	size_t n;
 
 	/* every truncation of a valid START with two patterns */
