@@ -90,7 +90,11 @@ def gen_delta(old_dir, new_dir, seed, size):
     rnd = random.Random('delta-%s' % seed)
     os.makedirs(old_dir, exist_ok=True)
     os.makedirs(new_dir, exist_ok=True)
-    data = bytearray(rnd.randbytes(size))
+    # randbytes(n) goes through an n*8-bit integer: past 256 MiB that is
+    # more bits than a C int counts, so the content is made in pieces.
+    data = bytearray()
+    while len(data) < size:
+        data += rnd.randbytes(min(1 << 26, size - len(data)))
     t = rand_mtime(rnd)
     with open(os.path.join(old_dir, 'big.bin'), 'wb') as f:
         f.write(data)
