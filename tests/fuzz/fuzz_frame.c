@@ -55,7 +55,11 @@ static void decode_start(const unsigned char *p, size_t n, char *why)
 
 	if (start_decode(p, n, &s, why, WHYLEN))
 		return;
-	FUZZ_CHECK(s.role == ROLE_SENDER || s.role == ROLE_RECEIVER);
+	/* 3 sync, 4 restore (its time), 5 prune (its rules), 6 verify: doc/protocol.md */
+	FUZZ_CHECK(s.role >= ROLE_SENDER && s.role <= ROLE_VERIFY);
+	FUZZ_CHECK(s.role != ROLE_PRUNE || (s.flags & OPT_KEEP));
+	FUZZ_CHECK(s.role != ROLE_RESTORE || s.has_at || (!s.at_sec && !s.at_nsec));
+	FUZZ_CHECK(s.at_nsec <= 999999999u);
 	FUZZ_CHECK((s.flags & ~OPT_KNOWN_FLAGS) == 0 && s.verbosity <= 3);
 	FUZZ_CHECK(s.timeout <= MAX_TIMEOUT);
 	FUZZ_CHECK(strlen(s.root) >= 1 && strlen(s.root) <= MAX_ROOT_LEN);
