@@ -5,8 +5,8 @@
 #ifndef SHELTER_BOUNDS_H
 #define SHELTER_BOUNDS_H
 
-#define PROTO_VERSION_MIN	1
-#define PROTO_VERSION_MAX	1
+#define PROTO_VERSION_MIN	2
+#define PROTO_VERSION_MAX	2
 
 #define MAX_FRAME		262144u		/* frame payload bytes */
 #define MAX_PATH_LEN		4095u		/* relative path bytes */

@@ -39,6 +39,7 @@ Python 3 standard library only.
 
 import ctypes
 import ctypes.util
+import math
 import os
 import queue
 import shutil
@@ -109,7 +110,7 @@ def frame(t, payload=b""):
     return u8(t) + u32(len(payload)) + payload
 
 
-def hello(vmin=1, vmax=1, caps=0):
+def hello(vmin=2, vmax=2, caps=0):
     return b"SHLT" + u16(vmin) + u16(vmax) + u64(caps)
 
 
@@ -797,6 +798,36 @@ def delta_truncated(peer, root, args):
 
 
 @case
+def delta_bad_hash(peer, root, args):
+    """DEST has x; the delta for x gives other bytes than FILE_END's hash
+    (what a strong-sum collision would do). The receiver must ask for x
+    again, whole (has_sig 0): answered with the right bytes, or with ARGS[0]
+    "bad" with wrong ones again. A second REQ with a signature gets a wrong
+    delta again."""
+    right = b"0123456789"
+    if not as_sender(peer, root, [entry("x", "f", size=len(right))]):
+        return
+    wrong_delta = DELTA_MAGIC + u8(OP_LITERAL_N1) + u8(10) + b"abcdefghij" + u8(OP_END)
+    f = peer.expect(REQ)
+    if not f:
+        return
+    peer.send(FILE, file_ok(struct.unpack_from(">I", f[1], 0)[0], 10, encoding=1))
+    peer.send(DATA, wrong_delta)
+    peer.send(FILE_END, file_end(xxh128(right), literal=10))
+    f = peer.expect(REQ)
+    if not f:
+        return
+    rid, has_sig = struct.unpack_from(">I", f[1], 0)[0], f[1][-1]
+    if has_sig:
+        peer.send(FILE, file_ok(rid, 10, encoding=1))
+        peer.send(DATA, wrong_delta)
+        peer.send(FILE_END, file_end(xxh128(right), literal=10))
+    else:
+        send_file(peer, rid, b"abcdefghij" if args and args[0] == "bad" else right,
+                  hash16=xxh128(right))
+
+
+@case
 def file_end_without_file(peer, root, args):
     rid = one_file(peer, root)
     if rid is not None:
@@ -1145,7 +1176,9 @@ def race_history(peer, root, args):
 
 @case
 def version_range(peer, root, args):
-    peer.send(HELLO, hello(2, 5))
+    """HELLO with versions ARGS[0]..ARGS[1] (default 3..5)."""
+    lo, hi = (int(args[0]), int(args[1])) if len(args) == 2 else (3, 5)
+    peer.send(HELLO, hello(lo, hi))
     peer.send(START, start(ROLE_RECEIVER, root))
 
 
@@ -1227,8 +1260,8 @@ def recv_stray_frame(peer, root, args):
 
 @case
 def srv_version(peer, root, args):
-    """HELLO with versions 2..5."""
-    peer.send(HELLO, hello(2, 5))
+    """HELLO with versions 3..5."""
+    peer.send(HELLO, hello(3, 5))
 
 
 @case
@@ -1255,15 +1288,25 @@ def srv_error(peer, root, args):
 # ---- cases: a hostile receiver (the server sends) -----------------------------------------
 
 def sig_block(basis):
-    """The block length rs_sig_args picks: sqrt(basis) rounded down to 128, at least 256."""
-    if basis <= 256 * 256:
-        return 256
-    return max(256, int(basis ** 0.5) & ~127)
+    """The block length of doc/protocol.md: half the whole square root of the
+    basis size, rounded down to a multiple of 128, at least 256."""
+    return max(256, (math.isqrt(basis) // 2) & ~127)
+
+
+def sig_strong(basis):
+    """The strong sum length of doc/protocol.md (rs_sig_args' minimum)."""
+    ln2 = lambda v: v.bit_length() - 1
+    return 2 + (ln2(basis + (1 << 24)) + ln2(basis // sig_block(basis) + 1) + 7) // 8
+
+
+def sig_blocksum(basis):
+    """Bytes of one block's sums: the 4-byte weak sum and the strong sum."""
+    return 4 + sig_strong(basis)
 
 
 def sig_header(basis):
-    """RS_RK_BLAKE2_SIG_MAGIC, block length, 32-byte strong sums."""
-    return u32(0x72730147) + u32(sig_block(basis)) + u32(32)
+    """RS_RK_BLAKE2_SIG_MAGIC, block length, strong length."""
+    return u32(0x72730147) + u32(sig_block(basis)) + u32(sig_strong(basis))
 
 
 def as_receiver(peer, root):
@@ -1320,7 +1363,7 @@ def sig_wrong_length(peer, root, args):
         basis = 100000
         peer.send(REQ, req(1, args[0].encode(), basis=basis, has_sig=1))
         n = -(-basis // sig_block(basis)) - 1
-        sig = sig_header(basis) + b"\x01" * (36 * n)
+        sig = sig_header(basis) + b"\x01" * (sig_blocksum(basis) * n)
         peer.send(SIG, sig)
         peer.send(SIG_END, u64(len(sig)))
 
@@ -1420,7 +1463,7 @@ def sig_lengths(peer, root, args):
     if not as_receiver(peer, root):
         return
     if size == "fit":
-        n = 12 + 36 * -(-basis // sig_block(basis))
+        n = 12 + sig_blocksum(basis) * -(-basis // sig_block(basis))
     else:
         blocks = -(-basis // block) if block else 1
         n = min(200000, 12 + blocks * (4 + strong))
@@ -1444,8 +1487,8 @@ def sig_header_only(peer, root, args):
 def sig_without_req(peer, root, args):
     """SIG and SIG_END with no REQ before them."""
     if as_receiver(peer, root):
-        peer.send(SIG, sig_header(1000) + b"\0" * 36)
-        peer.send(SIG_END, u64(48))
+        peer.send(SIG, sig_header(1000) + b"\0" * sig_blocksum(1000))
+        peer.send(SIG_END, u64(12 + sig_blocksum(1000)))
 
 
 @case

@@ -244,10 +244,15 @@ t 'an ERROR from the peer ends the pass; the server prints nothing itself' '
 
 # ---- the handshake ------------------------------------------------------------------------
 
-t 'HELLO with versions 2..5: "no protocol version in common", exit 2' '
+t 'HELLO with versions 3..5: "no protocol version in common", exit 2' '
 	setup &&
 	hostile --exit 2 --msg "no protocol version in common" version-range "$PWD/case/dest" &&
 	untouched && [ ! -e case/dest/.shelter ]
+'
+t 'a version 1 peer (before 2026-11-26, other signatures): "no protocol version in common (local 2..2, remote 1..1)"' '
+	setup &&
+	hostile --exit 2 --msg "no protocol version in common (local 2..2, remote 1..1)" version-range "$PWD/case/dest" 1 1 &&
+	untouched
 '
 t 'HELLO with an empty version range (1..0) is malformed: exit 12, the reason named' '
 	setup && hostile --exit 12 --msg "version range 1..0 is empty" version-empty-range "$PWD/case/dest"

@@ -238,7 +238,7 @@ t '--timeout: a server whose client goes silent ends by itself with 30' '
 import struct, subprocess, sys, time
 def frame(t, p): return struct.pack(">BI", t, len(p)) + p
 def s(b): return struct.pack(">I", len(b)) + b
-hello = b"SHLT" + struct.pack(">HHQ", 1, 1, 0)
+hello = b"SHLT" + struct.pack(">HHQ", 2, 2, 0)
 start = struct.pack(">BIBI", 2, 0, 1, 2) + s(sys.argv[2].encode()) + struct.pack(">I", 0)
 p = subprocess.Popen([sys.argv[1], "--server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 p.stdin.write(frame(1, hello) + frame(2, start)); p.stdin.flush()

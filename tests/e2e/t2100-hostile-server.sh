@@ -305,6 +305,18 @@ t 'pull: a delta producing more than announced is a protocol error; x unchanged'
 	setup && printf "old\n" >case/dest/x &&
 	client 12 pull delta-too-long && clean && [ "$(cat case/dest/x)" = old ]
 '
+t 'pull: a delta that fails the XXH3-128 (a strong-sum collision): x asked again whole, installed, exit 0' '
+	setup && printf "old content\n" >case/dest/x &&
+	client 0 pull delta-bad-hash && clean &&
+	expect_eq 2 "$(grep -c "< REQ" hostile.log)" "requests for x" &&
+	expect_eq 0123456789 "$(cat case/dest/x)" "x"
+'
+t 'pull: a delta that fails the hash, then a whole file that fails it too: exit 23, x unchanged' '
+	setup && printf "old content\n" >case/dest/x &&
+	client 23 pull delta-bad-hash bad && says "does not match" && clean &&
+	expect_eq 2 "$(grep -c "< REQ" hostile.log)" "requests for x" &&
+	expect_eq "old content" "$(cat case/dest/x)" "x"
+'
 t 'pull: garbage as a delta is a protocol error; x unchanged' '
 	setup && printf "old\n" >case/dest/x &&
 	client 12 pull delta-garbage && clean && [ "$(cat case/dest/x)" = old ]
@@ -341,7 +353,7 @@ t 'push: a server silent after READY: --timeout ends the pass, exit 30, one line
 t 'pull: a login banner instead of HELLO: "does not speak shelter", exit 2' '
 	setup && client 2 pull srv-banner && says "does not speak shelter" "Last login" && clean
 '
-t 'pull: HELLO with versions 2..5: "no protocol version in common", exit 2' '
+t 'pull: HELLO with versions 3..5: "no protocol version in common", exit 2' '
 	setup && client 2 pull srv-version && says "no protocol version in common" && clean
 '
 t 'pull: a listing where READY belongs is a protocol error' '

@@ -236,21 +236,28 @@ static void hostile_sums(const uint8_t *p, size_t n)
 	struct out sig, delta, out;
 	uint64_t basis_size, lit, mat, plit, pmat;
 	const uint8_t *nw;
-	size_t blocks, body, nlen;
+	size_t blocks, body, nlen, per;
 	uint8_t *zeros;
 	int r;
 
 	if (n < 3)
 		return;
-	/* Up to 256 blocks of 256 bytes: a basis of at most 64 KiB. */
+	/* Up to 256 blocks of 256 bytes: a basis of at most 64 KiB. A block's
+	 * sums are 4 + strong bytes, the strong length the header's (it grows
+	 * with the size: fewer blocks never need longer sums). */
 	blocks = (size_t)be(p + 1, 2) % 257;
-	if (blocks > (n - 3) / 36)
-		blocks = (n - 3) / 36;
-	basis_size = blocks ? blocks * 256 - p[0] : 0;
-	body = blocks * 36;
+	for (;;) {
+		basis_size = blocks ? blocks * 256 - p[0] : 0;
+		make_sig_header(basis_size, &sig);
+		per = 4 + be32(sig.b.data + 8);
+		if (blocks <= (n - 3) / per)
+			break;
+		buf_release(&sig.b);
+		blocks = (n - 3) / per;
+	}
+	body = blocks * per;
 	nw = p + 3 + body;
 	nlen = n - 3 - body;
-	make_sig_header(basis_size, &sig);
 	buf_put(&sig.b, p + 3, body);
 	FUZZ_CHECK(sig.b.len == rsx_sig_len(basis_size));
 	make_delta(&sig, basis_size, nw, nlen, p[0], &delta, &lit, &mat);

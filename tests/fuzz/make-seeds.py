@@ -39,7 +39,7 @@ def frame(t, payload=b""):
 
 
 def hello():
-    return b"SHLT" + u16(1) + u16(1) + u64(0)
+    return b"SHLT" + u16(2) + u16(2) + u64(0)
 
 
 def start(role=2, flags=0x8, verbosity=1, timeout=600, root=b"/srv/backup",
@@ -94,7 +94,8 @@ SIG_MAGIC = 0x72730147      # RS_RK_BLAKE2_SIG_MAGIC
 DELTA_MAGIC = 0x72730236    # RS_DELTA_MAGIC
 
 
-def sig_header(block=256, strong=32):
+def sig_header(block=256, strong=6):
+    # doc/protocol.md's shape for a basis of 300 bytes: block 256, strong 6
     return u32(SIG_MAGIC) + u32(block) + u32(strong)
 
 
@@ -122,8 +123,8 @@ def frame_seeds():
                frame(END_LIST, end_list(4)))
     requests = (frame(REQ, req(1, b"docs/a file.txt")) +
                 frame(REQ, req(2, b"big.raw", basis=300, has_sig=1)) +
-                frame(SIG, sig_header() + bytes(72)) +
-                frame(SIG_END, u64(84)) +
+                frame(SIG, sig_header() + bytes(20)) +
+                frame(SIG_END, u64(32)) +
                 frame(PLAN, u64(305) + u64(2)) +
                 frame(DONE, done()))
     replies = (frame(FILE, file_ok(1, 5)) + frame(DATA, b"hello") + frame(FILE_END, file_end(5, 0)) +
@@ -175,7 +176,7 @@ def path_seeds():
 
 
 def rsx_seeds():
-    body = bytes((i * 37) & 0xff for i in range(72))
+    body = bytes((i * 37) & 0xff for i in range(20))   # two blocks of 4 + 6 bytes
     text = b"The quick brown fox jumps over the lazy dog. " * 20
     return {
         # 0: u64 basis size, signature

@@ -1558,21 +1558,48 @@ START_TEST(rsx_patch_beyond_basis)
 }
 END_TEST
 
+static int ln2(uint64_t v)
+{
+	int n = 0;
+
+	while (v >>= 1)
+		n++;
+	return n;
+}
+
 START_TEST(rsx_sig_len_formula)
 {
-	/* 12 + ceil(basis / block) * (4 + 32), as doc/protocol.md says */
-	static const uint64_t sizes[] = { 0, 1, 2047, 2048, 2049, 1 << 20, (uint64_t)1 << 32,
-					  (uint64_t)1 << 40 };
+	/*
+	 * doc/protocol.md: block = max(256, floor(floor(sqrt(basis)) / 2) rounded
+	 * down to 128), strong = 2 + (log2(basis + 2^24) + log2(basis / block + 1)
+	 * + 7) / 8, length 12 + ceil(basis / block) * (4 + strong). Worked out
+	 * by hand for these sizes, and by the formula for the rest.
+	 */
+	static const struct { uint64_t basis, len; } fixed[] = {
+		{ 0, 12 },
+		{ 1000, 12 + 4 * (4 + 6) },			/* block 256, strong 6 */
+		{ 1 << 20, 12 + 2048 * (4 + 7) },		/* block 512, strong 7 */
+		{ (uint64_t)512 << 20, 12 + 46604 * (4 + 8) },	/* block 11520, strong 8 */
+		{ (uint64_t)1 << 40, 12 + 2097152 * (4 + 10) },	/* block 2^19, strong 10 */
+	};
+	static const uint64_t sizes[] = { 1, 2047, 2048, 2049, 65535, 65536, 65537, 3u << 20,
+					  (uint64_t)1 << 32, ((uint64_t)1 << 40) - 1 };
 
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		ck_assert_msg(rsx_sig_len(fixed[i].basis) == fixed[i].len, "rsx_sig_len(%llu) = %llu, not %llu",
+			      (unsigned long long)fixed[i].basis,
+			      (unsigned long long)rsx_sig_len(fixed[i].basis),
+			      (unsigned long long)fixed[i].len);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		uint64_t l = rsx_sig_len(sizes[i]);
+		uint64_t b = sizes[i], root = 0, block, strong;
 
-		ck_assert_uint_ge(l, 12);
-		ck_assert_uint_eq((l - 12) % 36, 0);
-		if (sizes[i] == 0)
-			ck_assert_uint_eq(l, 12);
-		else
-			ck_assert_uint_ge(l, 12 + 36);
+		while ((root + 1) * (root + 1) <= b)
+			root++;
+		block = (root / 2) & ~(uint64_t)127;
+		if (block < 256)
+			block = 256;
+		strong = 2 + (uint64_t)(ln2(b + (1u << 24)) + ln2(b / block + 1) + 7) / 8;
+		ck_assert_uint_eq(rsx_sig_len(b), 12 + (b + block - 1) / block * (4 + strong));
 	}
 }
 END_TEST
@@ -1594,9 +1621,9 @@ static void sig_len_sane(uint64_t basis)
 			      (unsigned long long)basis, (unsigned long long)l);
 		return;
 	}
-	ck_assert_msg(l >= 12 && (l - 12) % 36 == 0, "rsx_sig_len(%llu) = %llu",
-		      (unsigned long long)basis, (unsigned long long)l);
-	ck_assert_msg(blocks > (UINT64_MAX - 12) / 36 || l >= 12 + 36 * blocks,
+	ck_assert_msg(l >= 12, "rsx_sig_len(%llu) = %llu", (unsigned long long)basis,
+		      (unsigned long long)l);
+	ck_assert_msg(blocks > (UINT64_MAX - 12) / 9 || l >= 12 + 9 * blocks,
 		      "rsx_sig_len(%llu) = %llu: fewer than %llu blocks", (unsigned long long)basis,
 		      (unsigned long long)l, (unsigned long long)blocks);
 }
