@@ -16,6 +16,7 @@
 void durable_init(struct durable *d)
 {
 	d->n = 0;
+	d->busy = 0;
 }
 
 void durable_note(struct durable *d, int dirfd)
@@ -53,10 +54,48 @@ int durable_sync(struct durable *d)
 	return r;
 }
 
+/* The background job: only syscalls here, no messages (log.c is not thread-safe). */
+static void *sync_job(void *arg)
+{
+	struct durable *d = arg;
+	int i;
+
+	for (i = 0; i < d->job_n; i++)
+		if (syncfs(d->job_fd[i]) < 0 && !d->job_errno)
+			d->job_errno = errno;
+	return NULL;
+}
+
+void durable_sync_start(struct durable *d)
+{
+	if (d->busy)
+		durable_sync_wait(d);
+	memcpy(d->job_fd, d->fd, sizeof(d->fd[0]) * (size_t)d->n);
+	d->job_n = d->n;
+	d->job_errno = 0;
+	d->busy = 1;
+	d->threaded = pthread_create(&d->t, NULL, sync_job, d) == 0;
+	if (!d->threaded)
+		sync_job(d);
+}
+
+int durable_sync_wait(struct durable *d)
+{
+	if (!d->busy)
+		return 0;
+	if (d->threaded)
+		pthread_join(d->t, NULL);
+	d->busy = 0;
+	if (d->job_errno)
+		return error("syncfs of DEST: %s", strerror(d->job_errno));
+	return 0;
+}
+
 void durable_release(struct durable *d)
 {
 	int i;
 
+	durable_sync_wait(d);
 	for (i = 0; i < d->n; i++)
 		close(d->fd[i]);
 	d->n = 0;

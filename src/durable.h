@@ -6,10 +6,15 @@
  * temporary files and makes them durable together with one syncfs(2) per
  * filesystem, before any of them is renamed into place; the renames and
  * deletions of the pass are made durable by the final syncfs.
+ *
+ * A batch's syncfs may run in a thread of its own (durable_sync_start)
+ * while the receiver goes on writing the next batch; durable_sync_wait
+ * then says whether it succeeded, and only then are its files renamed.
  */
 #ifndef SHELTER_DURABLE_H
 #define SHELTER_DURABLE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -19,6 +24,13 @@ struct durable {
 	dev_t dev[DURABLE_MAX_FS];
 	int fd[DURABLE_MAX_FS];		/* a directory fd on each filesystem */
 	int n;
+	/* The syncfs running in the background, if any. */
+	int busy;			/* started, not yet waited for */
+	int threaded;			/* in thread t (else it ran at start) */
+	pthread_t t;
+	int job_fd[DURABLE_MAX_FS];	/* the filesystems it syncs */
+	int job_n;
+	int job_errno;			/* of its first failed syncfs, or 0 */
 };
 
 void durable_init(struct durable *d);
@@ -29,6 +41,15 @@ void durable_note(struct durable *d, int dirfd);
 /* syncfs every filesystem noted so far; 0, or -1 with an error printed. */
 int durable_sync(struct durable *d);
 
+/* Start the same in the background (at most one at a time: it waits for
+ * an earlier one, whose result is then lost; call durable_sync_wait first). */
+void durable_sync_start(struct durable *d);
+
+/* Wait for the background syncfs: 0, or -1 with an error printed; 0 when
+ * none was started. */
+int durable_sync_wait(struct durable *d);
+
+/* Waits for a background syncfs, then closes the descriptors. */
 void durable_release(struct durable *d);
 
 /*

@@ -39,6 +39,7 @@
 #include "report.h"
 #include "role.h"
 #include "rsx.h"
+#include "sigfile.h"
 #include "scan.h"
 #include "session.h"
 
@@ -143,6 +144,7 @@ struct receiver {
 	struct durable dur;
 	struct ready *ready, **ready_tail;	/* finished, not yet renamed */
 	unsigned nready;
+	struct ready *syncing;	/* a full batch whose syncfs runs in the background */
 	uint64_t ready_bytes;
 	uint64_t planned;	/* content bytes requested in this pass */
 	size_t plan_at;		/* sync mode: the next item of the plan we asked for */
@@ -987,13 +989,8 @@ static int take_partial(struct receiver *r, struct want *w)
  */
 static void send_sig(struct receiver *r, struct want *w, struct req *q, int pfd)
 {
-	char why[WHYLEN];
-	unsigned char *chunk;
-	struct hasher *h;
-	struct rsx *job;
 	const char *base;
 	struct stat st;
-	uint64_t off = 0;
 	int dirfd, fd = pfd;
 
 	if (fd >= 0) {
@@ -1014,37 +1011,21 @@ static void send_sig(struct receiver *r, struct want *w, struct req *q, int pfd)
 			return;
 		}
 	}
-	chunk = xmalloc(IO_CHUNK);
-	h = hasher_new();
-	job = rsx_sig_new((uint64_t)st.st_size, sig_sink, r);
-	for (;;) {
-		ssize_t n = pread(fd, chunk, IO_CHUNK, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || (uint64_t)off + (uint64_t)n > (uint64_t)st.st_size)
-			n = -1;
-		if (n < 0 || rsx_feed(job, chunk, (size_t)n, n == 0, why, sizeof(why)) < 0) {
-			/* Cannot happen with a sound basis; the REQ is not out yet. */
-			bug("signature of %s failed", w->src.path);
-		}
-		if (n == 0)
-			break;
-		hasher_update(h, chunk, (size_t)n);
-		off += (uint64_t)n;
-		chan_tick();
+	/* The hash of DEST's copy is its history record's when the pass replaces it. */
+	if (sigfile_make(fd, (uint64_t)st.st_size, sig_sink, r, chan_tick,
+			 pfd < 0 ? w->basis_hash : NULL) < 0) {
+		verbose("%s: cannot read %s for its signature (%s); asking for the whole file",
+			w->src.path, pfd < 0 ? "DEST's copy" : "what arrived before", strerror(errno));
+		close(fd);
+		w->from_partial = 0;
+		return;
 	}
-	if (pfd < 0) {
-		hasher_final(h, w->basis_hash);
+	if (pfd < 0)
 		w->hashed = 1;
-	}
-	hasher_free(h);
-	rsx_free(job);
-	free(chunk);
 	w->basis_fd = fd;
-	w->sig_size = off;
+	w->sig_size = (uint64_t)st.st_size;
 	q->has_sig = 1;
-	q->basis_size = off;
+	q->basis_size = (uint64_t)st.st_size;
 }
 
 /* Send requests while the window and the output queue allow. */
@@ -1258,19 +1239,12 @@ static void rename_ready(struct receiver *r, struct ready *rd)
 	}
 }
 
-/*
- * Make the finished files durable with one syncfs, then rename them all:
- * nothing reaches its final name before its content is on disk.
- */
-static void flush_ready(struct receiver *r)
+/* Rename the files of LIST into place when SYNCED, else drop them; free LIST. */
+static void rename_batch(struct receiver *r, struct ready *list, int synced)
 {
 	struct ready *rd, *next;
-	int synced;
 
-	if (!r->ready)
-		return;
-	synced = durable_sync(&r->dur) == 0;
-	for (rd = r->ready; rd; rd = next) {
+	for (rd = list; rd; rd = next) {
 		next = rd->next;
 		if (synced) {
 			rename_ready(r, rd);
@@ -1285,10 +1259,53 @@ static void flush_ready(struct receiver *r)
 		free(rd->path);
 		free(rd);
 	}
+}
+
+/* The batch whose syncfs runs in the background: wait, then rename it. */
+static void collect_syncing(struct receiver *r)
+{
+	if (!r->syncing)
+		return;
+	rename_batch(r, r->syncing, durable_sync_wait(&r->dur) == 0);
+	r->syncing = NULL;
+}
+
+static void take_ready(struct receiver *r, struct ready **list)
+{
+	*list = r->ready;
 	r->ready = NULL;
 	r->ready_tail = &r->ready;
 	r->nready = 0;
 	r->ready_bytes = 0;
+}
+
+/*
+ * Make the finished files durable with one syncfs, then rename them all:
+ * nothing reaches its final name before its content is on disk. Now, with
+ * the batch in the background too.
+ */
+static void flush_ready(struct receiver *r)
+{
+	struct ready *list;
+
+	collect_syncing(r);
+	if (!r->ready)
+		return;
+	take_ready(r, &list);
+	rename_batch(r, list, durable_sync(&r->dur) == 0);
+}
+
+/*
+ * A full batch: its syncfs runs in a thread while the next batch is
+ * received; its files are renamed when that is done (at the next full
+ * batch, or at the end of the pass). The syncfs also writes whatever the
+ * next batch has written by then: work that is due anyway.
+ */
+static void flush_ready_behind(struct receiver *r)
+{
+	collect_syncing(r);
+	take_ready(r, &r->syncing);
+	durable_sync_start(&r->dur);
 }
 
 /* Give the finished temporary file its metadata and queue it for renaming. */
@@ -1329,7 +1346,7 @@ static void install(struct receiver *r, const unsigned char hash[HASH_LEN])
 	in->tmp[0] = '\0';	/* no longer ours to remove */
 	dirty(r, in->dirfd);
 	if (r->nready >= READY_MAX_FILES || r->ready_bytes >= READY_MAX_BYTES)
-		flush_ready(r);
+		flush_ready_behind(r);
 }
 
 /*

@@ -94,6 +94,16 @@ static void sig_params(uint64_t basis_size, size_t *block_len, size_t *strong_le
 		bug("rs_sig_args refused size %llu", (unsigned long long)basis_size);
 }
 
+size_t rsx_sig_block(uint64_t basis_size)
+{
+	size_t block, strong;
+
+	if (basis_size > MAX_DELTA_BASIS)
+		bug("signature block asked for a %llu-byte basis", (unsigned long long)basis_size);
+	sig_params(basis_size, &block, &strong);
+	return block;
+}
+
 uint64_t rsx_sig_len(uint64_t basis_size)
 {
 	size_t block, strong;

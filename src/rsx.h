@@ -26,8 +26,13 @@ struct rsx;
 void rsx_setup(void);
 const char *rsx_lib_version(void);
 
-/* Signature of a basis of BASIS_SIZE bytes (RabinKarp + BLAKE2, 32-byte sums). */
+/* Signature of a basis of BASIS_SIZE bytes (RabinKarp + BLAKE2; the block
+ * and strong sum lengths of doc/protocol.md). */
 struct rsx *rsx_sig_new(uint64_t basis_size, rsx_sink_fn *sink, void *arg);
+
+/* Its block length: the signature's entries past the header each cover
+ * that many bytes of the basis (the last one the rest). */
+size_t rsx_sig_block(uint64_t basis_size);
 
 /* Exact length of the signature rsx_sig_new makes for BASIS_SIZE;
  * UINT64_MAX above MAX_DELTA_BASIS (such files are sent whole). */

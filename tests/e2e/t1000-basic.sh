@@ -275,4 +275,18 @@ t 'a tree built by the same steps twice gives identical mirrors' '
 	expect_eq "" "$(cat out)" "third pass"
 '
 
+# Finished files are made durable in batches of 2,048 (or 256 MiB); a full
+# batch's syncfs runs in the background while the next is received, and
+# its files take their final names only after it (src/receiver.c).
+t '5,000 files (two batches synced in the background, a third at the end): all exact, no temporary left' '
+	mkdir -p src/a src/b &&
+	for i in $(seq 2500); do printf "a%s\n" "$i" >"src/a/$i"; printf "b%s\n" "$i" >"src/b/$i"; done &&
+	sh_run 0 backup src dst &&
+	check_same src dst &&
+	no_temp_files dst &&
+	expect_eq 5000 "$(find dst -path dst/.shelter -prune -o -type f -print | wc -l)" "files in dst" &&
+	expect_eq "b2500" "$(cat dst/b/2500)" "the last file" &&
+	sh_run 0 backup -i src dst && expect_eq "" "$(cat out)" "second pass"
+'
+
 done_testing

@@ -24,6 +24,7 @@
 #include "opts.h"
 #include "proto.h"
 #include "rsx.h"
+#include "sigfile.h"
 #include "tap.h"
 
 #define WHYLEN 512
@@ -1654,6 +1655,59 @@ START_TEST(rsx_sig_len_int64_max)
 }
 END_TEST
 
+/*
+ * sigfile_make gives exactly the bytes of one rsx_sig_new job over the file
+ * and its XXH3-128, whether one thread signs it (small) or two do (from
+ * 16 MiB, split at a block boundary), and nothing at all for a file that
+ * is shorter than the size it is asked to sign.
+ */
+static int sig_sink_count;
+
+static int to_buf_counted(void *arg, const void *p, size_t n)
+{
+	sig_sink_count++;
+	return to_buf(arg, p, n);
+}
+
+START_TEST(sigfile_same_bytes)
+{
+	static const size_t sizes[] = { 0, 1, 5000, (16u << 20) - 1, 16u << 20, (40u << 20) + 12345 };
+	size_t big = sizes[sizeof(sizes) / sizeof(sizes[0]) - 1];
+	unsigned char *data = malloc(big), want_hash[HASH_LEN], got_hash[HASH_LEN];
+	unsigned seed = 7;
+
+	ck_assert_ptr_nonnull(data);
+	for (size_t i = 0; i < big; i++)
+		data[i] = (unsigned char)(rand_r(&seed) >> 3);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		struct sinkbuf one = { BUF_INIT, 0 }, two = { BUF_INIT, 0 };
+		size_t len = sizes[k];
+		struct rsx *j = rsx_sig_new(len, to_buf, &one);
+		int fd = temp_file(data, len);
+
+		feed_all(j, data, len, &seed);
+		rsx_free(j);
+		hash_bytes(data, len, want_hash);
+		ck_assert_int_eq(sigfile_make(fd, len, to_buf, &two, NULL, got_hash), 0);
+		ck_assert_uint_eq(two.b.len, rsx_sig_len(len));
+		ck_assert_msg(one.b.len == two.b.len && memcmp(one.b.data, two.b.data, one.b.len) == 0,
+			      "sigfile_make of %zu bytes differs from one signature job", len);
+		ck_assert_mem_eq(got_hash, want_hash, HASH_LEN);
+
+		/* Asked for one byte more than the file has: nothing reaches the sink. */
+		sig_sink_count = 0;
+		errno = 0;
+		ck_assert_int_eq(sigfile_make(fd, len + 1, to_buf_counted, &two, NULL, got_hash), -1);
+		ck_assert_int_eq(errno, EIO);
+		ck_assert_int_eq(sig_sink_count, 0);
+		close(fd);
+		buf_release(&one.b);
+		buf_release(&two.b);
+	}
+	free(data);
+}
+END_TEST
+
 static Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -1697,6 +1751,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, rsx_delta_rejects);
 	tcase_add_test(tc, rsx_patch_beyond_basis);
 	tcase_add_test(tc, rsx_sig_len_formula);
+	tcase_add_test(tc, sigfile_same_bytes);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 
