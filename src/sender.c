@@ -40,6 +40,7 @@ struct sender {
 	struct stats peer_stats;
 	struct buf data;	/* DATA bytes not yet framed */
 	size_t try_at;		/* queued listing bytes at which to write and poll next */
+	struct entry_ctx ectx;	/* the previous ENTRY sent (version 2 encoding) */
 };
 
 #define WHYLEN 512
@@ -382,7 +383,7 @@ static int poll_requests(struct sender *s)
 static int send_entry(struct sender *s, struct buf *b, const struct entry *e, int checksum)
 {
 	buf_reset(b);
-	entry_encode(b, e, checksum);
+	entry_encode(b, e, checksum, &s->ectx);
 	chan_send(s->c, F_ENTRY, b->data, b->len);
 	if (chan_pending(s->c) > s->try_at) {
 		if (chan_flush(s->c, 0) || poll_requests(s))

@@ -89,6 +89,7 @@ struct sync {
 	struct sent lcur, rcur;
 	struct srec scur;	/* owned by the reader */
 	struct order rord;
+	struct entry_ctx rctx;	/* the server's previous SENTRY (version 2 encoding) */
 	uint64_t rcount;
 	long *stack;		/* items of the directories above the current path */
 	size_t depth;
@@ -262,7 +263,7 @@ static int remote_next(struct sync *y)
 					     frame_name(t)), EXIT_PROTOCOL;
 			continue;
 		}
-		if (sentry_decode(p, n, &e, &k, why, sizeof(why)))
+		if (sentry_decode(p, n, &e, &k, &y->rctx, why, sizeof(why)))
 			return error("protocol error from the server: %s", why), EXIT_PROTOCOL;
 		if (order_check(&y->rord, &e, why, sizeof(why))) {
 			entry_release(&e);

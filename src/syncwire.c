@@ -66,15 +66,16 @@ int hashed_decode(const unsigned char *p, size_t n, uint32_t *id, struct hashed 
 
 #define SKEY_LEN 20
 
-void sentry_encode(struct buf *b, const struct entry *e, const struct skey *k)
+void sentry_encode(struct buf *b, const struct entry *e, const struct skey *k,
+		   struct entry_ctx *x)
 {
-	entry_encode(b, e, 0);
+	entry_encode(b, e, 0, x);
 	put_key(b, k, 0);
 	(void)SKEY_LEN;
 }
 
 int sentry_decode(const unsigned char *p, size_t n, struct entry *e, struct skey *k,
-		  char *why, size_t whylen)
+		  struct entry_ctx *x, char *why, size_t whylen)
 {
 	const size_t klen = 8 + 4 + 8 + 8 + 4;
 	struct rd r;
@@ -82,7 +83,7 @@ int sentry_decode(const unsigned char *p, size_t n, struct entry *e, struct skey
 	memset(k, 0, sizeof(*k));
 	if (n < klen)
 		return snprintf(why, whylen, "SENTRY too short"), -1;
-	if (entry_decode(p, n - klen, e, 0, why, whylen))
+	if (entry_decode(p, n - klen, e, 0, x, why, whylen))
 		return -1;
 	rd_init(&r, p + n - klen, klen);
 	if (get_key(&r, k, 0) || rd_end(&r)) {
