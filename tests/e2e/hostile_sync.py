@@ -139,12 +139,11 @@ def hash_reply(rid, status=0, typ="f", mode=0o644, h=b"\0" * 16, size=0, mtime=1
 
 
 def sentry(path, typ="f", size=0, mode=None, target=None, ino=1, flags=0, shared=0):
-    """ENTRY without a hash, then the key as src/syncpeer.c's put_key writes it:
-    i64 mtime s, u32 mtime ns, u64 inode, i64 ctime s, u32 ctime ns (doc/sync.md
-    names only the last three)."""
+    """ENTRY without a hash, then the rest of the key (version 2, doc/sync.md):
+    u64 inode, i64 ctime s, u32 ctime ns; its size and mtime are the entry's."""
     return (entry(path, typ, size=size, mode=mode, target=target, flags=flags,
                   uid=os.getuid(), gid=os.getgid(), shared=shared) +
-            i64(1600000000) + u32(0) + u64(ino) + i64(1600000000) + u32(0))
+            u64(ino) + i64(1600000000) + u32(0))
 
 
 def rename(rid, a, b):
