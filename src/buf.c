@@ -74,38 +74,62 @@ void buf_grow(struct buf *b, size_t extra)
 	b->data = xrealloc(b->data, b->cap);
 }
 
+/*
+ * N bytes at the end of B, counted in its length, for the caller to fill.
+ * The integer puts below run once per field of every listing entry and
+ * state record (W5: millions of calls), so they check the room once and
+ * store directly rather than going through buf_put's copy.
+ */
+static unsigned char *put_room(struct buf *b, size_t n)
+{
+	unsigned char *p;
+
+	if (b->cap - b->len < n)
+		buf_grow(b, n);
+	p = b->data + b->len;
+	b->len += n;
+	return p;
+}
+
+static void store_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
 void buf_put(struct buf *b, const void *p, size_t n)
 {
 	if (!n)
 		return;
-	buf_grow(b, n);
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
+	memcpy(put_room(b, n), p, n);
 }
 
 void buf_put_u8(struct buf *b, uint8_t v)
 {
-	buf_put(b, &v, 1);
+	*put_room(b, 1) = v;
 }
 
 void buf_put_u16(struct buf *b, uint16_t v)
 {
-	unsigned char x[2] = { v >> 8, v };
+	unsigned char *p = put_room(b, 2);
 
-	buf_put(b, x, 2);
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
 }
 
 void buf_put_u32(struct buf *b, uint32_t v)
 {
-	unsigned char x[4] = { v >> 24, v >> 16, v >> 8, v };
-
-	buf_put(b, x, 4);
+	store_u32(put_room(b, 4), v);
 }
 
 void buf_put_u64(struct buf *b, uint64_t v)
 {
-	buf_put_u32(b, (uint32_t)(v >> 32));
-	buf_put_u32(b, (uint32_t)v);
+	unsigned char *p = put_room(b, 8);
+
+	store_u32(p, (uint32_t)(v >> 32));
+	store_u32(p + 4, (uint32_t)v);
 }
 
 void buf_put_i64(struct buf *b, int64_t v)
@@ -115,8 +139,11 @@ void buf_put_i64(struct buf *b, int64_t v)
 
 void buf_put_str(struct buf *b, const void *s, size_t n)
 {
-	buf_put_u32(b, (uint32_t)n);
-	buf_put(b, s, n);
+	unsigned char *p = put_room(b, 4 + n);
+
+	store_u32(p, (uint32_t)n);
+	if (n)
+		memcpy(p + 4, s, n);
 }
 
 void buf_consume(struct buf *b, size_t n)
@@ -155,38 +182,47 @@ int rd_bytes(struct rd *r, void *out, size_t n)
 	return 0;
 }
 
+static uint32_t load_u32(const unsigned char *x)
+{
+	return (uint32_t)x[0] << 24 | (uint32_t)x[1] << 16 | (uint32_t)x[2] << 8 | x[3];
+}
+
 int rd_u8(struct rd *r, uint8_t *v)
 {
-	return rd_bytes(r, v, 1);
+	if (need(r, 1))
+		return -1;
+	*v = *r->p++;
+	r->left--;
+	return 0;
 }
 
 int rd_u16(struct rd *r, uint16_t *v)
 {
-	unsigned char x[2];
-
-	if (rd_bytes(r, x, 2))
+	if (need(r, 2))
 		return -1;
-	*v = (uint16_t)(x[0] << 8 | x[1]);
+	*v = (uint16_t)(r->p[0] << 8 | r->p[1]);
+	r->p += 2;
+	r->left -= 2;
 	return 0;
 }
 
 int rd_u32(struct rd *r, uint32_t *v)
 {
-	unsigned char x[4];
-
-	if (rd_bytes(r, x, 4))
+	if (need(r, 4))
 		return -1;
-	*v = (uint32_t)x[0] << 24 | (uint32_t)x[1] << 16 | (uint32_t)x[2] << 8 | x[3];
+	*v = load_u32(r->p);
+	r->p += 4;
+	r->left -= 4;
 	return 0;
 }
 
 int rd_u64(struct rd *r, uint64_t *v)
 {
-	uint32_t hi, lo;
-
-	if (rd_u32(r, &hi) || rd_u32(r, &lo))
+	if (need(r, 8))
 		return -1;
-	*v = (uint64_t)hi << 32 | lo;
+	*v = (uint64_t)load_u32(r->p) << 32 | load_u32(r->p + 4);
+	r->p += 8;
+	r->left -= 8;
 	return 0;
 }
 

@@ -95,17 +95,24 @@ static void take(struct mireader *r, size_t n)
 	r->off += n;
 }
 
-/* Strict decimal: digits only, no overflow. */
+/*
+ * Strict decimal: digits only, no overflow. The overflow test divides by
+ * constants only: a division per digit was a tenth of a no-change pass's
+ * instructions over 200,000 records (four numbers each).
+ */
 static int parse_u64(const char *s, uint64_t *out)
 {
-	uint64_t v = 0;
+	uint64_t v = 0, d;
 
 	if (!*s)
 		return -1;
 	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+		if (*s < '0' || *s > '9')
 			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
+		d = (uint64_t)(*s - '0');
+		if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
+			return -1;
+		v = v * 10 + d;
 	}
 	*out = v;
 	return 0;

@@ -179,21 +179,68 @@ int start_decode(const unsigned char *p, size_t n, struct start *s, char *why, s
 	return 0;
 }
 
-void entry_encode(struct buf *b, const struct entry *e, int with_hash)
+/* The form byte of a version 2 ENTRY (doc/protocol.md): which fields it omits or shortens. */
+#define FORM_MODE 0x1u		/* mode as in the previous entry */
+#define FORM_UID 0x2u		/* uid as in the previous entry */
+#define FORM_GID 0x4u		/* gid as in the previous entry */
+#define FORM_SIZE32 0x8u	/* the size is a u32 */
+#define FORM_PREV (FORM_MODE | FORM_UID | FORM_GID)
+
+/* E becomes the previous entry of X. */
+static void ctx_set(struct entry_ctx *x, const struct entry *e)
 {
-	buf_put_str(b, e->path, e->path_len);
+	if (e->path_len > MAX_PATH_LEN) {
+		x->has_prev = 0;	/* never sent whole: the next one goes in full */
+		return;
+	}
+	memcpy(x->path, e->path, e->path_len);
+	x->path[e->path_len] = '\0';
+	x->path_len = e->path_len;
+	x->mode = e->mode;
+	x->uid = e->uid;
+	x->gid = e->gid;
+	x->has_prev = 1;
+}
+
+void entry_encode(struct buf *b, const struct entry *e, int with_hash, struct entry_ctx *x)
+{
+	size_t shared = 0;
+	unsigned form = 0;
+
+	if (x->has_prev) {
+		size_t max = x->path_len < e->path_len ? x->path_len : e->path_len;
+
+		while (shared < max && x->path[shared] == e->path[shared])
+			shared++;
+		if (shared && shared == e->path_len)
+			shared--;	/* the rest is never empty */
+		form |= (e->mode == x->mode ? FORM_MODE : 0) | (e->uid == x->uid ? FORM_UID : 0) |
+			(e->gid == x->gid ? FORM_GID : 0);
+	}
+	if (e->size <= UINT32_MAX)
+		form |= FORM_SIZE32;
+	buf_put_u16(b, (uint16_t)shared);
+	buf_put_str(b, e->path + shared, e->path_len - shared);
 	buf_put_u8(b, (uint8_t)e->type);
 	buf_put_u8(b, e->flags);
-	buf_put_u32(b, e->mode);
-	buf_put_u32(b, e->uid);
-	buf_put_u32(b, e->gid);
-	buf_put_u64(b, e->size);
+	buf_put_u8(b, (uint8_t)form);
+	if (!(form & FORM_MODE))
+		buf_put_u16(b, (uint16_t)e->mode);
+	if (!(form & FORM_UID))
+		buf_put_u32(b, e->uid);
+	if (!(form & FORM_GID))
+		buf_put_u32(b, e->gid);
+	if (form & FORM_SIZE32)
+		buf_put_u32(b, (uint32_t)e->size);
+	else
+		buf_put_u64(b, e->size);
 	buf_put_i64(b, e->mtime_sec);
 	buf_put_u32(b, e->mtime_nsec);
 	if (e->type == 'l')
 		buf_put_str(b, e->target, strlen(e->target));
 	if (with_hash && e->type == 'f')
 		buf_put(b, e->hash, 16);
+	ctx_set(x, e);
 }
 
 void entry_release(struct entry *e)
@@ -211,25 +258,57 @@ void entry_copy(struct entry *dst, const struct entry *src)
 }
 
 int entry_decode(const unsigned char *p, size_t n, struct entry *e, int with,
-		 char *why, size_t whylen)
+		 struct entry_ctx *x, char *why, size_t whylen)
 {
 	struct rd r;
 	const unsigned char *s;
-	size_t len;
-	uint8_t type;
+	char path[MAX_PATH_LEN + 1];
+	size_t len, plen, prev_len = x->has_prev ? x->path_len : 0;
+	uint16_t shared, mode16 = 0;
+	uint32_t size32 = 0;
+	uint8_t type = 0, form = 0;
 
 	memset(e, 0, sizeof(*e));
 	rd_init(&r, p, n);
-	if (rd_str(&r, &s, &len, 1, MAX_PATH_LEN))
+	if (rd_u16(&r, &shared) || rd_str(&r, &s, &len, 1, MAX_PATH_LEN))
 		return WHY("malformed ENTRY path");
-	if (path_valid((const char *)s, len, why, whylen))
+	/* A peer's count of bytes to take from the previous path: never past its end. */
+	if (shared > prev_len)
+		return WHY("ENTRY path shares %u bytes with a previous path of %zu", shared,
+			   prev_len);
+	plen = shared + len;
+	if (plen > MAX_PATH_LEN)
+		return WHY("ENTRY path of %zu bytes is too long (limit %u)", plen, MAX_PATH_LEN);
+	memcpy(path, x->path, shared);
+	memcpy(path + shared, s, len);
+	path[plen] = '\0';
+	if (path_valid(path, plen, why, whylen))
 		return -1;
 	rd_u8(&r, &type);
 	rd_u8(&r, &e->flags);
-	rd_u32(&r, &e->mode);
-	rd_u32(&r, &e->uid);
-	rd_u32(&r, &e->gid);
-	rd_u64(&r, &e->size);
+	rd_u8(&r, &form);
+	if (!r.bad && (form & ~(FORM_PREV | FORM_SIZE32)))
+		return WHY("ENTRY form 0x%02x has unknown bits", form);
+	if (!r.bad && (form & FORM_PREV) && !x->has_prev)
+		return WHY("the first ENTRY refers to a previous one (form 0x%02x)", form);
+	if (form & FORM_MODE)
+		e->mode = x->mode;
+	else if (!rd_u16(&r, &mode16))
+		e->mode = mode16;
+	if (form & FORM_UID)
+		e->uid = x->uid;
+	else
+		rd_u32(&r, &e->uid);
+	if (form & FORM_GID)
+		e->gid = x->gid;
+	else
+		rd_u32(&r, &e->gid);
+	if (form & FORM_SIZE32) {
+		if (!rd_u32(&r, &size32))
+			e->size = size32;
+	} else {
+		rd_u64(&r, &e->size);
+	}
 	rd_i64(&r, &e->mtime_sec);
 	if (rd_u32(&r, &e->mtime_nsec))
 		return WHY("truncated ENTRY");
@@ -242,6 +321,9 @@ int entry_decode(const unsigned char *p, size_t n, struct entry *e, int with,
 		return WHY("ENTRY mtime nanoseconds %u out of range", e->mtime_nsec);
 	if (e->size > INT64_MAX)
 		return WHY("ENTRY size %llu out of range", (unsigned long long)e->size);
+	if (!(form & FORM_SIZE32) && e->size <= UINT32_MAX)
+		return WHY("ENTRY size %llu sent in 8 bytes (form 0x%02x)",
+			   (unsigned long long)e->size, form);
 	if ((e->flags & ~(ENTRY_DIR_UNREAD | ((with & ENTRY_WITH_SYNC) ? ENTRY_SYNC_FLAGS : 0))) ||
 	    ((e->flags & ENTRY_DIR_UNREAD) && type != 'd') ||
 	    ((e->flags & ENTRY_CONTEXT) && (type != 'd' || e->flags != ENTRY_CONTEXT)) ||
@@ -265,8 +347,9 @@ int entry_decode(const unsigned char *p, size_t n, struct entry *e, int with,
 		e->target = NULL;
 		return WHY("malformed ENTRY (%zu bytes)", n);
 	}
-	e->path = xstrndup((const char *)s, len);
-	e->path_len = len;
+	e->path = xstrndup(path, plen);
+	e->path_len = plen;
+	ctx_set(x, e);
 	return 0;
 }
 

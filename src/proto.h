@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bounds.h"
 #include "buf.h"
 #include "retention.h"
 #include "stats.h"
@@ -108,9 +109,24 @@ struct entry {
 #define ENTRY_WITH_HASH 0x1	/* the XXH3-128 of a file */
 #define ENTRY_WITH_SYNC 0x2	/* the sync-mode flags may be set */
 
-void entry_encode(struct buf *b, const struct entry *e, int with_hash);
+/*
+ * The previous entry of a listing, which the next one's encoding refers to
+ * (doc/protocol.md, ENTRY, version 2): its path, mode, uid and gid. One per
+ * listing and direction, all zero (ENTRY_CTX_INIT) before the first entry;
+ * entry_encode updates it, entry_decode when it succeeds. It owns no memory.
+ */
+struct entry_ctx {
+	int has_prev;
+	size_t path_len;
+	uint32_t mode, uid, gid;
+	char path[MAX_PATH_LEN + 1];
+};
+
+#define ENTRY_CTX_INIT { 0, 0, 0, 0, 0, { 0 } }
+
+void entry_encode(struct buf *b, const struct entry *e, int with_hash, struct entry_ctx *x);
 int entry_decode(const unsigned char *p, size_t n, struct entry *e, int with,
-		 char *why, size_t whylen);
+		 struct entry_ctx *x, char *why, size_t whylen);
 void entry_release(struct entry *e);
 /* Deep copy. */
 void entry_copy(struct entry *dst, const struct entry *src);

@@ -119,6 +119,7 @@ struct receiver {
 	uint32_t flags;
 	int dry, checksum, is_root;
 	struct beneath bn;
+	struct entry_ctx ectx;	/* the previous ENTRY received (version 2 encoding) */
 	struct history hist;
 	struct stats st;
 	int code;
@@ -841,7 +842,7 @@ static int on_entry(struct receiver *r, const unsigned char *p, size_t n)
 	if (r->list_done)
 		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: ENTRY after END_LIST");
 	if (entry_decode(p, n, &s, (r->checksum ? ENTRY_WITH_HASH : 0) |
-			 (r->a->sync ? ENTRY_WITH_SYNC : 0), why, sizeof(why)))
+			 (r->a->sync ? ENTRY_WITH_SYNC : 0), &r->ectx, why, sizeof(why)))
 		return fatal(r, EXIT_PROTOCOL, "protocol error from the sender: %s", why);
 	r->received++;
 	if (!strcmp(s.path, ".shelter") ||

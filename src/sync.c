@@ -89,6 +89,7 @@ struct sync {
 	struct sent lcur, rcur;
 	struct srec scur;	/* owned by the reader */
 	struct order rord;
+	struct entry_ctx rctx;	/* the server's previous SENTRY (version 2 encoding) */
 	uint64_t rcount;
 	long *stack;		/* items of the directories above the current path */
 	size_t depth;
@@ -262,7 +263,7 @@ static int remote_next(struct sync *y)
 					     frame_name(t)), EXIT_PROTOCOL;
 			continue;
 		}
-		if (sentry_decode(p, n, &e, &k, why, sizeof(why)))
+		if (sentry_decode(p, n, &e, &k, &y->rctx, why, sizeof(why)))
 			return error("protocol error from the server: %s", why), EXIT_PROTOCOL;
 		if (order_check(&y->rord, &e, why, sizeof(why))) {
 			entry_release(&e);
@@ -1237,6 +1238,18 @@ static int new_state(struct sync *y)
 	if (nw)
 		qsort(wr, nw, sizeof(*wr), cmp_rec);
 
+	/*
+	 * Nothing to merge: the settled file, fsynced and checksummed like any
+	 * state file, is the new state as it is. A pass with nothing to do
+	 * no longer reads it back and writes it again (W5: 200,000 records).
+	 */
+	if (!nw) {
+		free(wr);
+		w = y->settled;
+		y->settled = NULL;
+		return swriter_finish(w, y->state_file) ? EXIT_PARTIAL : 0;
+	}
+
 	/* The settled records back, merged with these into the new file. */
 	if (swriter_finish(y->settled, NULL) ||
 	    sreader_open(y->settled_file, y->sd[0].canon, y->sd[1].canon, &rd)) {
@@ -1347,7 +1360,9 @@ static int run(struct sync *y)
 	if (!(y->o->flags & OPT_DRY_RUN)) {
 		y->settled_file = xmalloc(strlen(y->state_file) + 16);
 		sprintf(y->settled_file, "%s.settled", y->state_file);
-		y->settled = swriter_open(y->settled_file, y->sd[0].canon, y->sd[1].canon, 0);
+		/* Its header is the new state's: when nothing changed it becomes the state. */
+		y->settled = swriter_open(y->settled_file, y->sd[0].canon, y->sd[1].canon,
+					  y->start.tv_sec);
 		if (!y->settled)
 			return EXIT_STATE;
 	}

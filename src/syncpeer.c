@@ -174,6 +174,7 @@ static void send_listing(struct peer *p)
 	struct buf b = BUF_INIT;
 	struct entry e;
 	struct stat st, root;
+	struct entry_ctx x = ENTRY_CTX_INIT;
 	uint64_t count = 0;
 
 	while (scan_next(sc, &e, &st)) {
@@ -187,7 +188,7 @@ static void send_listing(struct peer *p)
 		}
 		key_from_stat(&k, &st);
 		buf_reset(&b);
-		sentry_encode(&b, &e, &k);
+		sentry_encode(&b, &e, &k, &x);
 		chan_send(p->c, F_SENTRY, b.data, b.len);
 		count++;
 		if (chan_pending(p->c) > (1u << 20))

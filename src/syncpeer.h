@@ -62,9 +62,11 @@ int side_rename(struct beneath *b, const char *from, const char *to, char *why, 
 
 void hashed_encode(struct buf *b, uint32_t id, const struct hashed *h);
 int hashed_decode(const unsigned char *p, size_t n, uint32_t *id, struct hashed *h);
-void sentry_encode(struct buf *b, const struct entry *e, const struct skey *k);
+/* X: the listing's previous SENTRY (struct entry_ctx, proto.h). */
+void sentry_encode(struct buf *b, const struct entry *e, const struct skey *k,
+		   struct entry_ctx *x);
 int sentry_decode(const unsigned char *p, size_t n, struct entry *e, struct skey *k,
-		  char *why, size_t whylen);
+		  struct entry_ctx *x, char *why, size_t whylen);
 
 /* The server's side of a sync session, after READY. Returns the exit code. */
 int syncpeer_serve(struct chan *c, int root_fd, const char *root_name, uint32_t flags,

@@ -64,32 +64,40 @@ int hashed_decode(const unsigned char *p, size_t n, uint32_t *id, struct hashed 
 	return 0;
 }
 
-#define SKEY_LEN 20
+/*
+ * SENTRY, version 2: the entry, then the key without the size and the
+ * mtime, which are the entry's (the server takes both from one lstat):
+ * u64 inode, i64 ctime seconds, u32 ctime nanoseconds.
+ */
+#define SKEY_LEN (8 + 8 + 4)
 
-void sentry_encode(struct buf *b, const struct entry *e, const struct skey *k)
+void sentry_encode(struct buf *b, const struct entry *e, const struct skey *k,
+		   struct entry_ctx *x)
 {
-	entry_encode(b, e, 0);
-	put_key(b, k, 0);
-	(void)SKEY_LEN;
+	entry_encode(b, e, 0, x);
+	buf_put_u64(b, k->ino);
+	buf_put_i64(b, k->ctime_sec);
+	buf_put_u32(b, k->ctime_nsec);
 }
 
 int sentry_decode(const unsigned char *p, size_t n, struct entry *e, struct skey *k,
-		  char *why, size_t whylen)
+		  struct entry_ctx *x, char *why, size_t whylen)
 {
-	const size_t klen = 8 + 4 + 8 + 8 + 4;
 	struct rd r;
 
 	memset(k, 0, sizeof(*k));
-	if (n < klen)
+	if (n < SKEY_LEN)
 		return snprintf(why, whylen, "SENTRY too short"), -1;
-	if (entry_decode(p, n - klen, e, 0, why, whylen))
-		return -1;
-	rd_init(&r, p + n - klen, klen);
-	if (get_key(&r, k, 0) || rd_end(&r)) {
-		entry_release(e);
+	rd_init(&r, p + n - SKEY_LEN, SKEY_LEN);
+	rd_u64(&r, &k->ino);
+	rd_i64(&r, &k->ctime_sec);
+	if (rd_u32(&r, &k->ctime_nsec) || rd_end(&r) || k->ctime_nsec >= 1000000000u)
 		return snprintf(why, whylen, "SENTRY key malformed"), -1;
-	}
+	if (entry_decode(p, n - SKEY_LEN, e, 0, x, why, whylen))
+		return -1;
 	k->size = e->size;
+	k->mtime_sec = e->mtime_sec;
+	k->mtime_nsec = e->mtime_nsec;
 	return 0;
 }
 

@@ -122,10 +122,15 @@ def start(role, root, flags=0, verbosity=1, patterns=(), timeout=600):
 
 
 def entry(path, typ="f", size=0, mode=None, flags=0, mtime=1600000000, nsec=0, target=None,
-          uid=0, gid=0, hash16=None):
+          uid=0, gid=0, hash16=None, shared=0):
+    """An ENTRY payload (doc/protocol.md, version 2) that shares nothing with the
+    entry before it and sends every field (a valid way to send any entry); with
+    SHARED, PATH is the rest after that many bytes of the previous path."""
     if mode is None:
         mode = {"f": 0o644, "d": 0o755, "l": 0o777}[typ]
-    p = s(path) + u8(ord(typ)) + u8(flags) + u32(mode) + u32(uid) + u32(gid) + u64(size)
+    small = size < (1 << 32)
+    p = u16(shared) + s(path) + u8(ord(typ)) + u8(flags) + u8(8 if small else 0)
+    p += u16(mode) + u32(uid) + u32(gid) + (u32(size) if small else u64(size))
     p += i64(mtime) + u32(nsec)
     if typ == "l":
         p += s(target)
@@ -189,8 +194,9 @@ def describe(t, p):
             enc, size = struct.unpack_from(">BQ", p, 5)
             return "FILE id=%d ok enc=%d size=%d" % (rid, enc, size)
         if t == ENTRY:
-            path, off = dec_str(p, 0)
-            return "ENTRY %r %s" % (path, chr(p[off]))
+            (shared,) = struct.unpack_from(">H", p, 0)
+            path, off = dec_str(p, 2)
+            return "ENTRY %d+%r %s" % (shared, path, chr(p[off]))
         if t == DATA:
             return "DATA %d bytes %r" % (len(p), p[:40])
         if t == DONE:
@@ -921,9 +927,23 @@ def eof_mid_list(peer, root, args):
 
 @case
 def entry_str_huge(peer, root, args):
-    """An ENTRY whose path claims 0xffffffff bytes (the frame holds 20)."""
+    """An ENTRY whose path claims 0xffffffff bytes (the frame holds 22)."""
     if as_sender(peer, root, [], end=False):
-        peer.send(ENTRY, u32(0xffffffff) + b"x" * 16)
+        peer.send(ENTRY, u16(0) + u32(0xffffffff) + b"x" * 16)
+
+
+@case
+def entry_shared_long(peer, root, args):
+    """Version 2: after "d", an ENTRY that takes 2 bytes of the previous path (it
+    has 1), then one that takes 1: a protocol error; a second run with ARGS
+    "first" takes 1 byte in the listing's first ENTRY, which has no previous."""
+    if not as_sender(peer, root, [], end=False):
+        return
+    if args and args[0] == "first":
+        peer.send(ENTRY, entry("x", "d", shared=1))
+        return
+    peer.send(ENTRY, entry("d", "d"))
+    peer.send(ENTRY, entry("/x", "f", size=1, shared=2))
 
 
 @case

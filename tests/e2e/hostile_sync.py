@@ -88,8 +88,10 @@ def describe(t, p):
     """hostile.describe, plus the sync frames."""
     try:
         if t in (SENTRY, ENTRY):
-            path, off = dec_str(p, 0)
-            return "%s %r %s flags=%d" % (hostile.NAMES[t], path, chr(p[off]), p[off + 1])
+            (shared,) = struct.unpack_from(">H", p, 0)
+            path, off = dec_str(p, 2)
+            return "%s %d+%r %s flags=%d" % (hostile.NAMES[t], shared, path, chr(p[off]),
+                                            p[off + 1])
         if t == HASHREQ:
             rid, what = struct.unpack_from(">IB", p, 0)
             path, _ = dec_str(p, 5)
@@ -136,13 +138,12 @@ def hash_reply(rid, status=0, typ="f", mode=0o644, h=b"\0" * 16, size=0, mtime=1
             u64(ino) + i64(ctime) + u32(0))
 
 
-def sentry(path, typ="f", size=0, mode=None, target=None, ino=1, flags=0):
-    """ENTRY without a hash, then the key as src/syncpeer.c's put_key writes it:
-    i64 mtime s, u32 mtime ns, u64 inode, i64 ctime s, u32 ctime ns (doc/sync.md
-    names only the last three)."""
+def sentry(path, typ="f", size=0, mode=None, target=None, ino=1, flags=0, shared=0):
+    """ENTRY without a hash, then the rest of the key (version 2, doc/sync.md):
+    u64 inode, i64 ctime s, u32 ctime ns; its size and mtime are the entry's."""
     return (entry(path, typ, size=size, mode=mode, target=target, flags=flags,
-                  uid=os.getuid(), gid=os.getgid()) +
-            i64(1600000000) + u32(0) + u64(ino) + i64(1600000000) + u32(0))
+                  uid=os.getuid(), gid=os.getgid(), shared=shared) +
+            u64(ino) + i64(1600000000) + u32(0))
 
 
 def rename(rid, a, b):
@@ -182,7 +183,9 @@ def sync_start(peer, root, flags=0):
             return None
         if f[0] == END_LIST:
             return paths
-        paths.append(dec_str(f[1], 0)[0])
+        # Version 2: the start of the previous path, then the rest.
+        (shared,) = struct.unpack_from(">H", f[1], 0)
+        paths.append((paths[-1][:shared] if paths else b"") + dec_str(f[1], 2)[0])
 
 
 def finish_session(peer):
@@ -720,6 +723,9 @@ BAD_LISTINGS = {
     "shelter-below": [sentry(".shelter", "d"), sentry(".shelter/k", size=8)],
     "excluded": [sentry("keep", size=8), sentry("secret.key", size=8)],
     "sync-flag": [sentry("keep", size=8, flags=F_DELETE)],
+    # Version 2: 5 bytes of a 4-byte previous path; 1 byte in the first SENTRY.
+    "shared-long": [sentry("keep", size=8), sentry("x", size=8, shared=5)],
+    "shared-first": [sentry("x", size=8, shared=1)],
 }
 
 

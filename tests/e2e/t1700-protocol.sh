@@ -207,6 +207,13 @@ t 'DATA after a FILE "vanished" is a protocol error' 'setup && refused data-afte
 t 'a symlink target with a NUL byte is a protocol error' 'setup && refused entry-target-nul && dest_empty'
 t 'a symlink target of 4096 bytes is a protocol error' 'setup && refused entry-target-long && dest_empty'
 t 'an ENTRY path claiming 0xffffffff bytes is a protocol error' 'setup && refused entry-str-huge && dest_empty'
+t 'an ENTRY sharing more bytes than the previous path has (or any in the first) is a protocol error' '
+	setup &&
+	hostile --exit 12 --msg "shares 1 bytes with a previous path of 0" entry-shared-long "$PWD/case/dest" first &&
+	untouched && dest_empty &&
+	hostile --exit 12 --msg "shares 2 bytes with a previous path of 1" entry-shared-long "$PWD/case/dest" &&
+	untouched && dest_lacks_payload
+'
 t 'FILE announcing 2^64-1 bytes is a protocol error' 'setup && refused file-size-huge && dest_empty'
 t 'EOF in the middle of a file: connection lost, no temporary file' '
 	setup && hostile --exit 10 eof-mid-file "$PWD/case/dest" && untouched && no_temp_files case && dest_empty

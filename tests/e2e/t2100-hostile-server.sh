@@ -230,6 +230,10 @@ t 'pull: a frame claiming 0xffffffff bytes is a protocol error' 'setup && refuse
 t 'pull: a frame claiming MAX_FRAME+1 bytes is a protocol error' 'setup && refused frame-over-limit && dest_empty'
 t 'pull: an unknown frame type is a protocol error'     'setup && refused unknown-frame-type && dest_empty'
 t 'pull: an ENTRY path claiming 0xffffffff bytes is a protocol error' 'setup && refused entry-str-huge && dest_empty'
+t 'pull: an ENTRY sharing more bytes than the previous path has (or any in the first) is a protocol error' '
+	setup && refused entry-shared-long first && says "shares 1 bytes with a previous path of 0" &&
+	dest_empty && refused entry-shared-long && says "shares 2 bytes with a previous path of 1"
+'
 t 'pull: a symlink target claiming 0xffffffff bytes is a protocol error' 'setup && refused entry-target-huge && dest_empty'
 t 'pull: an empty symlink target is a protocol error'  'setup && refused entry-empty-target && dest_empty'
 t 'pull: a symlink target with a NUL byte is a protocol error' 'setup && refused entry-target-nul && dest_empty'

@@ -268,9 +268,10 @@ t 'B control: a conflict on keep renames it on the server (RENAME, RENAMED), exi
 	grep -q "^< RENAME id=1 b.keep. -> b.keep.conflict-fakehost-" hostile.log || { show; false; }
 '
 
-t 'B: SENTRY out of order, duplicate, orphan, under a file, ../, absolute, .shelter' '
+t 'B: SENTRY out of order, duplicate, orphan, under a file, ../, absolute, .shelter, a shared start longer than the previous path' '
 	setup_b &&
-	for c in out-of-order duplicate orphan parent-is-file dotdot absolute shelter sync-flag; do
+	for c in out-of-order duplicate orphan parent-is-file dotdot absolute shelter sync-flag \
+		shared-long shared-first; do
 		b_refused listing $c || die "listing $c"
 	done
 '

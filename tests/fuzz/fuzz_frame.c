@@ -77,10 +77,11 @@ static void decode_entry(const unsigned char *p, size_t n, int with_hash, char *
 	struct entry e;
 	struct buf b = BUF_INIT;
 
-	if (entry_decode(p, n, &e, with_hash, why, WHYLEN))
+	/* A single frame: a listing's first entry. */
+	if (entry_decode(p, n, &e, with_hash, &(struct entry_ctx)ENTRY_CTX_INIT, why, WHYLEN))
 		return;
 	FUZZ_CHECK(ref_path_ok(e.path, e.path_len));
-	entry_encode(&b, &e, with_hash);
+	entry_encode(&b, &e, with_hash, &(struct entry_ctx)ENTRY_CTX_INIT);
 	same(&b, p, n);
 	buf_release(&b);
 	entry_release(&e);

@@ -32,7 +32,7 @@ static void one_sentry(const uint8_t *data, size_t size)
 	struct skey k;
 	struct buf b = BUF_INIT;
 
-	if (sentry_decode(data, size, &e, &k, why, sizeof(why)))
+	if (sentry_decode(data, size, &e, &k, &(struct entry_ctx)ENTRY_CTX_INIT, why, sizeof(why)))
 		return;
 	FUZZ_CHECK(ref_path_ok(e.path, e.path_len));
 	FUZZ_CHECK(e.type == 'f' || e.type == 'd' || e.type == 'l');
@@ -40,7 +40,8 @@ static void one_sentry(const uint8_t *data, size_t size)
 	FUZZ_CHECK(e.mode <= 07777 && e.mtime_nsec < 1000000000u);
 	FUZZ_CHECK(k.mtime_nsec < 1000000000u && k.ctime_nsec < 1000000000u);
 	FUZZ_CHECK(k.size == e.size);
-	sentry_encode(&b, &e, &k);
+	FUZZ_CHECK(k.mtime_sec == e.mtime_sec && k.mtime_nsec == e.mtime_nsec);
+	sentry_encode(&b, &e, &k, &(struct entry_ctx)ENTRY_CTX_INIT);
 	FUZZ_CHECK(b.len == size && memcmp(b.data, data, size) == 0);
 	buf_release(&b);
 	entry_release(&e);

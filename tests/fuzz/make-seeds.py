@@ -51,7 +51,10 @@ def start(role=2, flags=0x8, verbosity=1, timeout=600, root=b"/srv/backup",
 
 
 def entry(path, kind=b"f", flags=0, mode=0o644, size=0, target=None, hash_=None):
-    out = s(path) + kind + u8(flags) + u32(mode) + u32(1000) + u32(1000) + u64(size)
+    # Version 2, as a listing's first entry: nothing shared, every field sent.
+    small = size < (1 << 32)
+    out = u16(0) + s(path) + kind + u8(flags) + u8(8 if small else 0) + u16(mode)
+    out += u32(1000) + u32(1000) + (u32(size) if small else u64(size))
     out += i64(1700000000) + u32(123456789)
     if kind == b"l":
         out += s(target)
@@ -161,6 +164,10 @@ def entry_seeds():
         "dir-unread": entry(b"dir/locked", b"d", flags=1, mode=0),
         "symlink": entry(b"link", b"l", mode=0o777, target=b"../outside/../x"),
         "deep": entry(b"/".join([b"d" * 200] * 20), b"d"),
+        # After fuzz_entry's previous entry ("d0/d1/f012345.dat", 0755, 1000,
+        # 100): 6 bytes shared, mode, uid and gid as before, a u32 size.
+        "after-previous": u16(6) + s(b"f012346.dat") + b"f" + u8(0) + u8(0xf) + u32(12) +
+                          i64(1700000000) + u32(5),
     }
 
 

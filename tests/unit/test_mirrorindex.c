@@ -188,6 +188,13 @@ START_TEST(checked_beyond_the_checksum)
 	}
 	seal(&b, H REC("a") REC("a/b") REC("a.b"), 3);
 	ck_assert_int_eq(read_back(&b, why, NULL), 3);
+	/* 2^64-1 is the largest number a record holds; 2^64 (above) is refused */
+	seal(&b, H "18446744073709551615\t2.000000000\t3\t4.000000000\t"
+		 "0123456789abcdef0123456789abcdef\t-\ta\n", 1);
+	ck_assert_int_eq(read_back(&b, why, NULL), 1);
+	seal(&b, H "1\t2.000000000\t18446744073709551620\t4.000000000\t"
+		 "0123456789abcdef0123456789abcdef\t-\ta\n", 1);
+	ck_assert_int_lt(read_back(&b, why, NULL), 0);
 	seal(&b, H, 0);
 	ck_assert_int_eq(read_back(&b, why, NULL), 0);
 	buf_release(&b);

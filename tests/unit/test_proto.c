@@ -109,13 +109,16 @@ static void fill_entry(struct entry *e, const char *path, char type)
 	}
 }
 
+/* A listing's first entry: nothing before it. */
+#define NEW_CTX (&(struct entry_ctx)ENTRY_CTX_INIT)
+
 static int decode_entry(const struct buf *b, size_t n, int with_hash, struct entry *out,
 			char *why)
 {
 	int r;
 
 	why[0] = '\0';
-	r = entry_decode(b->data, n, out, with_hash, why, WHYLEN);
+	r = entry_decode(b->data, n, out, with_hash, &(struct entry_ctx)ENTRY_CTX_INIT, why, WHYLEN);
 	if (r)
 		ck_assert_msg(why[0] != '\0', "entry_decode failed without a reason");
 	return r;
@@ -134,13 +137,15 @@ static void raw_entry(struct buf *b, const char *path, size_t plen, uint8_t type
 		      uint32_t mode, uint32_t nsec)
 {
 	buf_reset(b);
+	buf_put_u16(b, 0);	/* shared with the previous path: none */
 	buf_put_str(b, path, plen);
 	buf_put_u8(b, type);
 	buf_put_u8(b, flags);
-	buf_put_u32(b, mode);
+	buf_put_u8(b, 0x8);	/* form: every field sent, the size as a u32 */
+	buf_put_u16(b, (uint16_t)mode);
 	buf_put_u32(b, 0);
 	buf_put_u32(b, 0);
-	buf_put_u64(b, 0);
+	buf_put_u32(b, 0);
 	buf_put_i64(b, 0);
 	buf_put_u32(b, nsec);
 	if (type == 'l')
@@ -467,7 +472,7 @@ static void entry_round_trip(const struct entry *e, int with_hash)
 	struct entry g;
 	char why[WHYLEN];
 
-	entry_encode(&b, e, with_hash);
+	entry_encode(&b, e, with_hash, NEW_CTX);
 	ck_assert_int_eq(decode_entry(&b, b.len, with_hash, &g, why), 0);
 	ck_assert_uint_eq(g.path_len, e->path_len);
 	ck_assert_mem_eq(g.path, e->path, e->path_len);
@@ -530,6 +535,93 @@ START_TEST(entry_round_trips)
 }
 END_TEST
 
+/*
+ * Version 2: a listing encoded entry by entry against the one before
+ * decodes to the same entries, smaller than each alone; a peer's shared
+ * length past the previous path, or a field said to be the previous
+ * entry's in the first one, is refused.
+ */
+START_TEST(entry_listing_shares_prefixes)
+{
+	static const char *const paths[] = { "a", "a/b", "a/b/c.txt", "a/b/d.txt", "a/bb",
+					     "a/bb/x", "b", "b/long name/deeper/file" };
+	struct entry_ctx *ex = calloc(1, sizeof(*ex)), *dx = calloc(1, sizeof(*dx));
+	struct buf b = BUF_INIT, alone = BUF_INIT;
+	struct entry e, g;
+	char why[WHYLEN];
+	size_t i, whole = 0, shared = 0;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		fill_entry(&e, paths[i], i == 2 || i == 3 || i == 5 || i == 7 ? 'f' : 'd');
+		e.uid = i < 4 ? 1000 : 0;
+		buf_reset(&b);
+		entry_encode(&b, &e, 1, ex);
+		buf_reset(&alone);
+		entry_encode(&alone, &e, 1, NEW_CTX);
+		whole += alone.len;
+		shared += b.len;
+		ck_assert_int_eq(entry_decode(b.data, b.len, &g, 1, dx, why, WHYLEN), 0);
+		ck_assert_str_eq(g.path, paths[i]);
+		ck_assert_uint_eq(g.path_len, strlen(paths[i]));
+		ck_assert_uint_eq(g.mode, e.mode);
+		ck_assert_uint_eq(g.uid, e.uid);
+		ck_assert_uint_eq(g.gid, e.gid);
+		ck_assert_uint_eq(g.size, e.size);
+		entry_release(&g);
+	}
+	ck_assert_msg(shared < whole, "shared %zu bytes, alone %zu", shared, whole);
+
+	/* dx's previous path is "b/long name/deeper/file" (23 bytes) */
+	fill_entry(&e, "c", 'f');
+	buf_reset(&b);
+	entry_encode(&b, &e, 0, NEW_CTX);
+	b.data[0] = 0;
+	b.data[1] = 24;		/* one byte past the previous path */
+	ck_assert_int_eq(entry_decode(b.data, b.len, &g, 0, dx, why, WHYLEN), -1);
+	ck_assert_msg(strstr(why, "shares 24 bytes") != NULL, "reason: %s", why);
+	b.data[1] = 0xff;
+	b.data[0] = 0xff;
+	ck_assert_int_eq(entry_decode(b.data, b.len, &g, 0, dx, why, WHYLEN), -1);
+	/* any shared length in a listing's first entry */
+	b.data[0] = 0;
+	b.data[1] = 1;
+	ck_assert_int_eq(entry_decode(b.data, b.len, &g, 0, NEW_CTX, why, WHYLEN), -1);
+	/* the 23 bytes, then "c": a valid path "b/long name/deeper/filec" */
+	b.data[1] = 23;
+	ck_assert_int_eq(entry_decode(b.data, b.len, &g, 0, dx, why, WHYLEN), 0);
+	ck_assert_str_eq(g.path, "b/long name/deeper/filec");
+	entry_release(&g);
+
+	/* form: the previous entry's fields in a first entry; unknown bits */
+	raw_entry(&b, "x", 1, 'f', 0, 0644, 0);
+	b.data[2 + 4 + 1 + 2] = 0x8 | 0x1;
+	ck_assert_int_eq(entry_decode(b.data, b.len, &g, 0, NEW_CTX, why, WHYLEN), -1);
+	b.data[2 + 4 + 1 + 2] = 0x10 | 0x8;
+	ck_assert_int_eq(entry_decode(b.data, b.len, &g, 0, NEW_CTX, why, WHYLEN), -1);
+	/* a size below 2^32 in eight bytes */
+	fill_entry(&e, "x", 'f');
+	e.size = 5;
+	buf_reset(&b);
+	entry_encode(&b, &e, 0, NEW_CTX);
+	ck_assert_uint_eq(b.data[2 + 4 + 1 + 2], 0x8);
+	b.data[2 + 4 + 1 + 2] = 0;
+	{
+		struct buf c = BUF_INIT;
+
+		buf_put(&c, b.data, 2 + 4 + 1 + 3 + 2 + 4 + 4);
+		buf_put_u64(&c, 5);
+		buf_put(&c, b.data + 2 + 4 + 1 + 3 + 2 + 4 + 4 + 4, b.len - (2 + 4 + 1 + 3 + 2 + 4 + 4 + 4));
+		ck_assert_int_eq(entry_decode(c.data, c.len, &g, 0, NEW_CTX, why, WHYLEN), -1);
+		ck_assert_msg(strstr(why, "8 bytes") != NULL, "reason: %s", why);
+		buf_release(&c);
+	}
+	free(ex);
+	free(dx);
+	buf_release(&b);
+	buf_release(&alone);
+}
+END_TEST
+
 START_TEST(entry_copy_is_deep)
 {
 	struct entry e, c;
@@ -561,7 +653,7 @@ START_TEST(entry_every_truncation)
 
 			buf_reset(&b);
 			fill_entry(&e, "a/b", types[t]);
-			entry_encode(&b, &e, h);
+			entry_encode(&b, &e, h, NEW_CTX);
 			for (n = 0; n < b.len; n++)
 				ENTRY_BAD(&b, n, h);
 		}
@@ -580,7 +672,7 @@ START_TEST(entry_trailing_and_hash_mismatch)
 		for (int h = 0; h <= 1; h++) {
 			buf_reset(&b);
 			fill_entry(&e, "x", types[t]);
-			entry_encode(&b, &e, h);
+			entry_encode(&b, &e, h, NEW_CTX);
 			buf_put_u8(&b, 0);
 			ENTRY_BAD(&b, b.len, h);
 		}
@@ -588,11 +680,11 @@ START_TEST(entry_trailing_and_hash_mismatch)
 	/* a hash where none is expected: 16 trailing bytes */
 	buf_reset(&b);
 	fill_entry(&e, "x", 'f');
-	entry_encode(&b, &e, 1);
+	entry_encode(&b, &e, 1, NEW_CTX);
 	ENTRY_BAD(&b, b.len, 0);
 	/* no hash where one is expected */
 	buf_reset(&b);
-	entry_encode(&b, &e, 0);
+	entry_encode(&b, &e, 0, NEW_CTX);
 	ENTRY_BAD(&b, b.len, 1);
 	buf_release(&b);
 }
@@ -610,8 +702,8 @@ START_TEST(entry_bad_paths)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		raw_entry(&b, bad[i], strlen(bad[i]), 'f', 0, 0644, 0);
-		ck_assert_msg(entry_decode(b.data, b.len, &(struct entry){ 0 }, 0, (char[WHYLEN]){ 0 },
-					   WHYLEN) == -1, "ENTRY path '%s' accepted", bad[i]);
+		ck_assert_msg(entry_decode(b.data, b.len, &(struct entry){ 0 }, 0, NEW_CTX,
+					   (char[WHYLEN]){ 0 }, WHYLEN) == -1, "ENTRY path '%s' accepted", bad[i]);
 	}
 	/* empty */
 	raw_entry(&b, "", 0, 'f', 0, 0644, 0);
@@ -715,7 +807,7 @@ START_TEST(entry_bad_fields)
 		fill_entry(&e, "x", 'f');
 		e.size = (uint64_t)INT64_MAX + 1;
 		buf_reset(&b);
-		entry_encode(&b, &e, 0);
+		entry_encode(&b, &e, 0, NEW_CTX);
 		ENTRY_BAD(&b, b.len, 0);
 	}
 	buf_release(&b);
@@ -1722,6 +1814,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, start_count_before_alloc);
 	tcase_add_test(tc, entry_round_trips);
 	tcase_add_test(tc, entry_copy_is_deep);
+	tcase_add_test(tc, entry_listing_shares_prefixes);
 	tcase_add_test(tc, entry_every_truncation);
 	tcase_add_test(tc, entry_trailing_and_hash_mismatch);
 	tcase_add_test(tc, entry_bad_paths);
