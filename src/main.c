@@ -425,8 +425,8 @@ int main(int argc, const char **argv)
 			server_opts_release(&so);
 			return EXIT_OK;
 		case O_VERSION:
-			printf("shelter %s (protocol 1; %s, xxHash %s)\n", PACKAGE_VERSION,
-			       rsx_lib_version(), hash_lib_version());
+			printf("shelter %s (protocol %d; %s, xxHash %s)\n", PACKAGE_VERSION,
+			       PROTO_VERSION_MAX, rsx_lib_version(), hash_lib_version());
 			poptFreeContext(pc);
 			opts_release(&o);
 			server_opts_release(&so);

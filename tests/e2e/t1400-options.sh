@@ -255,10 +255,11 @@ t '--help and -h: exit 0, every option mentioned' '
 	done
 '
 
-t '--version and -V: exit 0, shelter, librsync and xxHash versions' '
+t '--version and -V: exit 0, shelter, protocol, librsync and xxHash versions' '
 	for v in --version -V; do
 		sh_run 0 $v || return 1
 		head -n 1 out | grep -q "^shelter 0\\.1" || fail "$v: first line [$(head -n 1 out)]" || return 1
+		head -n 1 out | grep -q "(protocol 2;" || fail "$v: protocol [$(head -n 1 out)]" || return 1
 		grep -qi "librsync [0-9]" out && grep -qi "xxhash [0-9]" out || fail "$v: [$(cat out)]" || return 1
 		{ ! grep -qi "librsync librsync" out || fail "$v names librsync twice: [$(cat out)]"; } || return 1
 	done
