@@ -977,6 +977,8 @@ int server_main(int in_fd, int out_fd, const struct server_opts *so)
 		buf_put_u32(&b, geteuid() == 0 ? 1u : 0u);
 		chan_send(&c, F_READY, b.data, b.len);
 		buf_release(&b);
+		/* Out now: the client waits for it before it starts its own work. */
+		chan_flush(&c, 0);
 	}
 	memset(&ra, 0, sizeof(ra));
 	ra.c = &c;

@@ -190,8 +190,11 @@ static void send_listing(struct peer *p)
 		sentry_encode(&b, &e, &k);
 		chan_send(p->c, F_SENTRY, b.data, b.len);
 		count++;
+		/* Stream it: the client merges it with its own scan as it arrives. */
 		if (chan_pending(p->c) > (1u << 20))
 			chan_flush(p->c, 1);
+		else if (chan_pending(p->c) > (64u << 10))
+			chan_flush(p->c, 0);
 	}
 	if (scan_errors(sc))
 		p->code = exit_worse(p->code, EXIT_PARTIAL);
