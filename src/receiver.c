@@ -1013,6 +1013,15 @@ static void send_sig(struct receiver *r, struct want *w, struct req *q, int pfd)
 			return;
 		}
 	}
+	if (r->a->whole && pfd < 0) {
+		/* Whole file wanted: the basis is only hashed, for its history record. */
+		uint64_t size;
+
+		w->hashed = hash_fd(fd, w->basis_hash, &size) == 0 &&
+			    size == (uint64_t)st.st_size;
+		close(fd);
+		return;
+	}
 	chunk = xmalloc(IO_CHUNK);
 	h = hasher_new();
 	job = rsx_sig_new((uint64_t)st.st_size, sig_sink, r);

@@ -24,6 +24,8 @@ struct role_args {
 	const struct plan *plan;	/* sync mode: the sender lists only this; a
 					 * receiver accepts only this */
 	int sync;		/* sync mode (doc/sync.md): receiver applies a plan */
+	int whole;		/* receiver: ask for whole files, never with a signature
+				 * (a local sync pair: a delta would only cost CPU) */
 	struct restore_src *rsrc;	/* restore: the sender lists and reads this */
 	int start_code;		/* sender: the pass's exit code so far (restore: history unread) */
 	const struct keep_rules *keep;	/* backup --keep-...: prune after the pass; or NULL */

@@ -1069,6 +1069,8 @@ static int transfer(struct sync *y, int i, struct plan *pl)
 	ra.flags = y->o->flags & (OPT_DRY_RUN | OPT_NO_HISTORY);
 	ra.ex = y->o->excludes;
 	ra.in_client = 1;
+	/* Both roots on this machine: a delta saves no bytes anyone pays for. */
+	ra.whole = !y->sd[y->ri].host;
 	if (i == y->ri) {
 		chan_send(c, F_PHASE, (const uint8_t[]){ 2 }, 1);
 		ra.plan = pl;

@@ -158,6 +158,7 @@ struct peer {
 	const char *root_name;
 	uint32_t flags;
 	const struct exclude *ex;
+	int whole;		/* receive whole files (a local pair) */
 	struct beneath bn;
 	int code;
 };
@@ -386,6 +387,7 @@ static int run_phase(struct peer *p, uint8_t what)
 		return on_renames(p);
 	if (what == 2) {
 		ra.sync = 1;
+		ra.whole = p->whole;
 		code = receiver_run(&ra, &stats);
 	} else {
 		if (read_plan(p, &pl)) {
@@ -402,7 +404,7 @@ static int run_phase(struct peer *p, uint8_t what)
 }
 
 int syncpeer_serve(struct chan *c, int root_fd, const char *root_name, uint32_t flags,
-		   const struct exclude *ex)
+		   const struct exclude *ex, int whole)
 {
 	struct peer p;
 	uint32_t next = 1;
@@ -413,6 +415,7 @@ int syncpeer_serve(struct chan *c, int root_fd, const char *root_name, uint32_t 
 	p.root_name = root_name;
 	p.flags = flags;
 	p.ex = ex;
+	p.whole = whole;
 	beneath_init(&p.bn, root_fd);
 	send_listing(&p);
 	for (;;) {
