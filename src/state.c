@@ -359,6 +359,11 @@ struct swriter *swriter_mem(struct buf *b, const char *root1, const char *root2,
 	return writer_new(&k, root1, root2, scan_start);
 }
 
+void swriter_scratch(struct swriter *w)
+{
+	w->k.nosync = 1;
+}
+
 void swriter_put(struct swriter *w, const struct srec *s)
 {
 	struct buf *b = &w->k.out;

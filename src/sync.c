@@ -1352,6 +1352,8 @@ static int run(struct sync *y)
 		y->settled = swriter_open(y->settled_file, y->sd[0].canon, y->sd[1].canon, 0);
 		if (!y->settled)
 			return EXIT_STATE;
+		/* Read back and removed before the pass ends: never worth an fsync. */
+		swriter_scratch(y->settled);
 	}
 	code = merge(y);
 	if (!code)
