@@ -29,6 +29,9 @@ void durable_note(struct durable *d, int dirfd);
 /* syncfs every filesystem noted so far; 0, or -1 with an error printed. */
 int durable_sync(struct durable *d);
 
+/* Note in D every filesystem noted in FROM (a later durable_sync of D covers them). */
+void durable_add(struct durable *d, const struct durable *from);
+
 void durable_release(struct durable *d);
 
 /*

@@ -1879,8 +1879,10 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 			finish_dirs(&r);
 		if (history_close(&r.hist))
 			partial(&r);
-		/* The renames, deletions and history moves of the pass. */
-		if (!r.dry && durable_sync(&r.dur))
+		/* The renames, deletions and history moves of the pass (or the caller's to sync). */
+		if (!r.dry && a->after)
+			durable_add(a->after, &r.dur);
+		else if (!r.dry && durable_sync(&r.dur))
 			partial(&r);
 		index_end(&r);
 		/* A completed backup pass is a snapshot for retention (doc/history.md). */
