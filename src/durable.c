@@ -91,6 +91,14 @@ int durable_sync_wait(struct durable *d)
 	return 0;
 }
 
+void durable_add(struct durable *d, const struct durable *from)
+{
+	int i;
+
+	for (i = 0; i < from->n; i++)
+		durable_note(d, from->fd[i]);
+}
+
 void durable_release(struct durable *d)
 {
 	int i;

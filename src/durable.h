@@ -41,7 +41,10 @@ void durable_note(struct durable *d, int dirfd);
 /* syncfs every filesystem noted so far; 0, or -1 with an error printed. */
 int durable_sync(struct durable *d);
 
-/* Start the same in the background (at most one at a time: it waits for
+/* Note in D every filesystem noted in FROM (a later durable_sync of D covers them). */
+void durable_add(struct durable *d, const struct durable *from);
+
+/* Start durable_sync in the background (at most one at a time: it waits for
  * an earlier one, whose result is then lost; call durable_sync_wait first). */
 void durable_sync_start(struct durable *d);
 

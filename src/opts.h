@@ -85,6 +85,8 @@ void popt_error(struct poptContext_s *pc, int rc);
 struct server_opts {
 	const char *restrict_dir;	/* --restrict DIR: every root is inside it */
 	int read_only;			/* --read-only: refuse to receive */
+	int local;			/* forked by a client on this machine (a local
+					 * pair): a sync receives whole files */
 };
 
 #endif

@@ -59,7 +59,7 @@ struct want {
 	int damaged;		/* DEST's copy does not match its mirror index record */
 	uint32_t id;
 	unsigned reads;		/* times the sender read it and saw it change */
-	int whole;		/* a delta failed the hash: ask for the whole file */
+	int redo_whole;		/* a delta failed the hash: ask for the whole file */
 };
 
 struct queue {
@@ -1012,6 +1012,15 @@ static void send_sig(struct receiver *r, struct want *w, struct req *q, int pfd)
 			return;
 		}
 	}
+	if (r->a->whole && pfd < 0) {
+		/* Whole file wanted: the basis is only hashed, for its history record. */
+		uint64_t size;
+
+		w->hashed = hash_fd(fd, w->basis_hash, &size) == 0 &&
+			    size == (uint64_t)st.st_size;
+		close(fd);
+		return;
+	}
 	/* The hash of DEST's copy is its history record's when the pass replaces it. */
 	if (sigfile_make(fd, (uint64_t)st.st_size, sig_sink, r, chan_tick,
 			 pfd < 0 ? w->basis_hash : NULL) < 0) {
@@ -1047,8 +1056,8 @@ static void issue(struct receiver *r)
 		req_encode(&b, &q);
 		at = chan_pending(r->c);
 		chan_send(r->c, F_REQ, b.data, b.len);
-		pfd = r->pdir >= 0 && !w->whole ? take_partial(r, w) : -1;
-		if (!w->whole && (w->has_basis || pfd >= 0)) {
+		pfd = r->pdir >= 0 && !w->redo_whole ? take_partial(r, w) : -1;
+		if (!w->redo_whole && (w->has_basis || pfd >= 0)) {
 			send_sig(r, w, &q, pfd);
 			if (q.has_sig) {
 				struct buf e = BUF_INIT;
@@ -1393,14 +1402,14 @@ static int on_file_end(struct receiver *r, const unsigned char *p, size_t n)
 			"and it was not recorded as copied", in->w->src.path, in->w->reads);
 		r->code = exit_worse(r->code, EXIT_CHANGING);
 	} else if ((in->written != in->fh.size || memcmp(got, fe.hash, HASH_LEN)) &&
-		   in->fh.encoding == ENC_DELTA && !in->w->whole) {
+		   in->fh.encoding == ENC_DELTA && !in->w->redo_whole) {
 		/*
 		 * Short strong sums (rsx.c) can collide by chance, and DEST may
 		 * have changed under the signature: the whole file settles it.
 		 */
 		verbose("%s: the delta did not reproduce the sender's XXH3-128; asking for the "
 			"whole file", in->w->src.path);
-		in->w->whole = 1;
+		in->w->redo_whole = 1;
 		reread(r, in->w);
 		in->w = NULL;
 	} else if (in->written != in->fh.size || memcmp(got, fe.hash, HASH_LEN)) {
@@ -1900,8 +1909,10 @@ int receiver_run(const struct role_args *a, struct stats *stats)
 			finish_dirs(&r);
 		if (history_close(&r.hist))
 			partial(&r);
-		/* The renames, deletions and history moves of the pass. */
-		if (!r.dry && durable_sync(&r.dur))
+		/* The renames, deletions and history moves of the pass (or the caller's to sync). */
+		if (!r.dry && a->after)
+			durable_add(a->after, &r.dur);
+		else if (!r.dry && durable_sync(&r.dur))
 			partial(&r);
 		index_end(&r);
 		/* A completed backup pass is a snapshot for retention (doc/history.md). */

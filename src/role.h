@@ -10,6 +10,8 @@
 #include "chan.h"
 #include "stats.h"
 
+struct durable;
+
 struct exclude;
 struct plan;
 struct restore_src;
@@ -24,6 +26,11 @@ struct role_args {
 	const struct plan *plan;	/* sync mode: the sender lists only this; a
 					 * receiver accepts only this */
 	int sync;		/* sync mode (doc/sync.md): receiver applies a plan */
+	int whole;		/* receiver: ask for whole files, never with a signature
+				 * (a local sync pair: a delta would only cost CPU) */
+	struct durable *after;	/* receiver, sync client: not NULL, the pass's last
+				 * syncfs is the caller's (before it records the new
+				 * state); the filesystems to sync are added to it */
 	struct restore_src *rsrc;	/* restore: the sender lists and reads this */
 	int start_code;		/* sender: the pass's exit code so far (restore: history unread) */
 	const struct keep_rules *keep;	/* backup --keep-...: prune after the pass; or NULL */

@@ -297,7 +297,7 @@ static int start_server(pid_t *pid)
 	int cfd, fd = fork_channel(pid, &cfd);
 
 	if (fd == -2) {
-		static const struct server_opts none;
+		static const struct server_opts none = { .local = 1 };
 
 		/* A lock the client holds dies with the client, not with this child. */
 		if (not_for_server >= 0)
@@ -977,6 +977,8 @@ int server_main(int in_fd, int out_fd, const struct server_opts *so)
 		buf_put_u32(&b, geteuid() == 0 ? 1u : 0u);
 		chan_send(&c, F_READY, b.data, b.len);
 		buf_release(&b);
+		/* Out now: the client waits for it before it starts its own work. */
+		chan_flush(&c, 0);
 	}
 	memset(&ra, 0, sizeof(ra));
 	ra.c = &c;
@@ -991,7 +993,8 @@ int server_main(int in_fd, int out_fd, const struct server_opts *so)
 	ra.keep = (st.flags & OPT_KEEP) && retention_any(&st.keep) ? &st.keep : NULL;
 	chan_keepalive(&c);
 	if (st.role == ROLE_SYNC)
-		code = root_fd < 0 ? EXIT_ROOTS : syncpeer_serve(&c, root_fd, st.root, st.flags, ex);
+		code = root_fd < 0 ? EXIT_ROOTS : syncpeer_serve(&c, root_fd, st.root, st.flags, ex,
+								 so->local);
 	else if (st.role == ROLE_RECEIVER)
 		code = receiver_run(&ra, &stats);
 	else if (st.role == ROLE_PRUNE || st.role == ROLE_VERIFY)

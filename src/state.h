@@ -66,6 +66,8 @@ struct swriter *swriter_open(const char *tmp, const char *root1, const char *roo
 /* The same into B. */
 struct swriter *swriter_mem(struct buf *b, const char *root1, const char *root2,
 			    int64_t scan_start);
+/* A scratch file, read back in the same pass: no fsync when it is finished. */
+void swriter_scratch(struct swriter *w);
 /* Append a record; the caller keeps listing order. */
 void swriter_put(struct swriter *w, const struct srec *rec);
 /*

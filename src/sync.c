@@ -82,6 +82,7 @@ struct sync {
 	char *state_file;
 	char *settled_file;	/* records of the paths nothing happens to */
 	struct swriter *settled;
+	struct durable after;	/* where this side received: synced before the new state */
 
 	/* the three streams, one entry ahead */
 	struct scan *lscan;
@@ -1070,12 +1071,16 @@ static int transfer(struct sync *y, int i, struct plan *pl)
 	ra.flags = y->o->flags & (OPT_DRY_RUN | OPT_NO_HISTORY);
 	ra.ex = y->o->excludes;
 	ra.in_client = 1;
+	/* Both roots on this machine: a delta saves no bytes anyone pays for. */
+	ra.whole = !y->sd[y->ri].host;
 	if (i == y->ri) {
 		chan_send(c, F_PHASE, (const uint8_t[]){ 2 }, 1);
 		ra.plan = pl;
 		code = sender_run(&ra, &st);
 	} else {
 		chan_send(c, F_PHASE, (const uint8_t[]){ 3 }, 1);
+		/* Its last syncfs comes with the new state's, after the other phase. */
+		ra.after = &y->after;
 		for (k = 0; k < pl->n; k++) {
 			buf_reset(&b);
 			buf_put_u8(&b, pl->v[k].op);
@@ -1137,6 +1142,15 @@ struct look {
 static int cmp_rec(const void *a, const void *b)
 {
 	return path_cmp(((const struct srec *)a)->path, ((const struct srec *)b)->path);
+}
+
+/* The syncfs the local receiver left to the pass; 0, or -1 (said). */
+static int settle_received(struct sync *y)
+{
+	int r = durable_sync(&y->after);
+
+	durable_release(&y->after);
+	return r;
 }
 
 /*
@@ -1279,7 +1293,12 @@ static int new_state(struct sync *y)
 	sreader_close(rd);
 	unlink(y->settled_file);
 	free(wr);
-	if (more < 0) {
+	/*
+	 * What this side received (renames, deletions, history) is durable
+	 * before the state records it. Where the other side or the state file
+	 * share its filesystem, their syncs have done most of this already.
+	 */
+	if (more < 0 || settle_received(y)) {
 		swriter_abort(w);
 		return EXIT_PARTIAL;
 	}
@@ -1365,6 +1384,8 @@ static int run(struct sync *y)
 					  y->start.tv_sec);
 		if (!y->settled)
 			return EXIT_STATE;
+		/* Read back and removed before the pass ends: never worth an fsync. */
+		swriter_scratch(y->settled);
 	}
 	code = merge(y);
 	if (!code)
@@ -1452,6 +1473,7 @@ static int sync_once(const struct opts *o, const char *root1, const char *root2,
 	int code, lock = -1, busy, i, r;
 
 	memset(&y, 0, sizeof(y));
+	durable_init(&y.after);
 	y.o = o;
 	y.next_hash_id = 1;
 	clock_gettime(CLOCK_REALTIME, &y.start);
@@ -1493,6 +1515,9 @@ static int sync_once(const struct opts *o, const char *root1, const char *root2,
 	if (code == EXIT_OK && y.conflicts)
 		code = EXIT_CONFLICTS;
 out:
+	/* No new state was written (a failure): what was received is made durable all the same. */
+	if (y.after.n && settle_received(&y))
+		code = exit_worse(code, EXIT_PARTIAL);
 	if (y.connected)
 		code = session_close(&y.cn, code);
 	if (lock >= 0)

@@ -158,6 +158,7 @@ struct peer {
 	const char *root_name;
 	uint32_t flags;
 	const struct exclude *ex;
+	int whole;		/* receive whole files (a local pair) */
 	struct beneath bn;
 	int code;
 };
@@ -191,8 +192,11 @@ static void send_listing(struct peer *p)
 		sentry_encode(&b, &e, &k, &x);
 		chan_send(p->c, F_SENTRY, b.data, b.len);
 		count++;
+		/* Stream it: the client merges it with its own scan as it arrives. */
 		if (chan_pending(p->c) > (1u << 20))
 			chan_flush(p->c, 1);
+		else if (chan_pending(p->c) > (64u << 10))
+			chan_flush(p->c, 0);
 	}
 	if (scan_errors(sc))
 		p->code = exit_worse(p->code, EXIT_PARTIAL);
@@ -384,6 +388,7 @@ static int run_phase(struct peer *p, uint8_t what)
 		return on_renames(p);
 	if (what == 2) {
 		ra.sync = 1;
+		ra.whole = p->whole;
 		code = receiver_run(&ra, &stats);
 	} else {
 		if (read_plan(p, &pl)) {
@@ -400,7 +405,7 @@ static int run_phase(struct peer *p, uint8_t what)
 }
 
 int syncpeer_serve(struct chan *c, int root_fd, const char *root_name, uint32_t flags,
-		   const struct exclude *ex)
+		   const struct exclude *ex, int whole)
 {
 	struct peer p;
 	uint32_t next = 1;
@@ -411,6 +416,7 @@ int syncpeer_serve(struct chan *c, int root_fd, const char *root_name, uint32_t 
 	p.root_name = root_name;
 	p.flags = flags;
 	p.ex = ex;
+	p.whole = whole;
 	beneath_init(&p.bn, root_fd);
 	send_listing(&p);
 	for (;;) {

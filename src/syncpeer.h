@@ -68,8 +68,11 @@ void sentry_encode(struct buf *b, const struct entry *e, const struct skey *k,
 int sentry_decode(const unsigned char *p, size_t n, struct entry *e, struct skey *k,
 		  struct entry_ctx *x, char *why, size_t whylen);
 
-/* The server's side of a sync session, after READY. Returns the exit code. */
+/*
+ * The server's side of a sync session, after READY; WHOLE: its receiver
+ * asks for whole files (a local pair). Returns the exit code.
+ */
 int syncpeer_serve(struct chan *c, int root_fd, const char *root_name, uint32_t flags,
-		   const struct exclude *ex);
+		   const struct exclude *ex, int whole);
 
 #endif

@@ -339,6 +339,22 @@ t 'a second pass on the same pair exits 8 at once; --lock-wait waits for the fir
 	wait
 '
 
+t 'a local pair moves whole files; with a remote root a changed file goes as a delta' '
+	mkdir a b
+	head -c 300000 /dev/urandom >a/big
+	sy 0 a b
+	# Changed on the far side: the client receives it, and its receiver says how.
+	if [ "$E2E_MODE" = pull ]; then edit=a; else edit=b; fi
+	printf EDIT | dd of=$edit/big bs=1 seek=1000 conv=notrunc status=none
+	sy 0 -vv a b
+	check_synced a b
+	if [ "$E2E_MODE" = local ]; then
+		grep -q "^big: whole file, 300000 literal and 0 matched bytes" out err
+	else
+		grep -q "^big: delta, " out err
+	fi
+'
+
 t 'option errors: --prefer, --max-delete and sync options given to backup' '
 	mkdir a b
 	sh_run 1 sync --prefer biggest a b
