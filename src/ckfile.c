@@ -148,7 +148,8 @@ int ckw_close(struct ckw *w, const void *tail, size_t n, const char *final)
 	}
 	if (w->spill && !w->failed)
 		create(w);
-	if (w->failed || write_all(w->fd, tail, n) || (!w->nosync && fsync(w->fd) < 0)) {
+	/* A scratch file that takes a final name is no longer scratch. */
+	if (w->failed || write_all(w->fd, tail, n) || ((!w->nosync || final) && fsync(w->fd) < 0)) {
 		if (!w->failed)
 			error("cannot write the %s %s%s: %s", w->what, w->where, w->tmp,
 			      strerror(errno));

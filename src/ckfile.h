@@ -22,7 +22,8 @@ struct ckw {
 	struct buf out, *mem;
 	struct hasher *h;
 	int failed;
-	int nosync;		/* a scratch file: no fsync at the end */
+	int nosync;		/* a scratch file: no fsync at the end, unless it is
+				 * renamed to a final name after all */
 	size_t spill;		/* lazy: not created before this much is written */
 	struct buf pend;	/* lazy: what is written so far, not created yet */
 };

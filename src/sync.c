@@ -1261,6 +1261,10 @@ static int new_state(struct sync *y)
 		free(wr);
 		w = y->settled;
 		y->settled = NULL;
+		if (settle_received(y)) {
+			swriter_abort(w);
+			return EXIT_PARTIAL;
+		}
 		return swriter_finish(w, y->state_file) ? EXIT_PARTIAL : 0;
 	}
 
